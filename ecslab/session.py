@@ -1,0 +1,122 @@
+"""Sessions for either target: AWS clients and the environment for the AWS CLI.
+
+``local`` (the default) talks to the embedded emulator on 127.0.0.1 with dummy
+credentials, so no AWS profile is read and no request leaves the machine.
+``aws`` talks to a real account through a profile or the standard credential
+chain, and is only ever chosen explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("local", "aws")
+DEFAULT_REGION = "ap-northeast-1"
+
+# Any non-empty value works against the emulator; these make it obvious in a
+# listing that they are not real keys.
+DUMMY_ACCESS_KEY_ID = "ecslab-local"
+DUMMY_SECRET_ACCESS_KEY = "ecslab-local-not-a-secret"
+
+
+def resolve_target(target: str | None = None) -> str:
+    """The target asked for, else ``ECSLAB_TARGET``, else ``local``."""
+    chosen = target or os.environ.get("ECSLAB_TARGET") or "local"
+    if chosen not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, not {chosen!r}")
+    return chosen
+
+
+class Session:
+    """Where the lab's AWS calls go: the one place clients are made."""
+
+    def __init__(self, target: str | None = None, region: str = DEFAULT_REGION,
+                 profile: str | None = None, endpoint_url: str | None = None):
+        self.target = resolve_target(target)
+        self.region = region
+        self.profile = profile
+        self._clients: dict[str, object] = {}
+
+        if self.target == "local":
+            if profile:
+                raise ValueError("a profile applies to target 'aws' only")
+            if endpoint_url is None:
+                from . import emulator
+
+                endpoint_url = emulator.ensure_running()
+            self.endpoint_url = endpoint_url
+            self._boto = boto3.Session(
+                botocore_session=_isolated_botocore_session(),
+                aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+                aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+                region_name=region,
+            )
+        else:
+            self.endpoint_url = endpoint_url
+            self._boto = boto3.Session(profile_name=profile, region_name=region)
+
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+    def client(self, service: str):
+        """A cached boto3 client with standard retries, for this target."""
+        if service not in self._clients:
+            config = Config(region_name=self.region,
+                            retries={"mode": "standard", "max_attempts": 5})
+            self._clients[service] = self._boto.client(
+                service, endpoint_url=self.endpoint_url, config=config)
+        return self._clients[service]
+
+    def account_id(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+    def cli_env(self, base: dict | None = None) -> dict:
+        """Environment for an ``aws`` subprocess that reaches this target only."""
+        env = dict(os.environ if base is None else base)
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        env["AWS_DEFAULT_REGION"] = self.region
+        env["AWS_REGION"] = self.region
+        env["AWS_PAGER"] = ""
+        env["AWS_RETRY_MODE"] = "standard"
+        if self.is_local:
+            for key in [k for k in env if k.startswith("AWS_") and k not in (
+                    "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PAGER",
+                    "AWS_RETRY_MODE")]:
+                del env[key]
+            env["AWS_ACCESS_KEY_ID"] = DUMMY_ACCESS_KEY_ID
+            env["AWS_SECRET_ACCESS_KEY"] = DUMMY_SECRET_ACCESS_KEY
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            # Never read a real profile, even by accident.
+            env["AWS_CONFIG_FILE"] = os.devnull
+            env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        else:
+            env.pop("AWS_ENDPOINT_URL", None)
+            if self.profile:
+                env["AWS_PROFILE"] = self.profile
+        return env
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url if self.is_local else "AWS"
+        return f"Session(target={self.target!r}, region={self.region!r}, at {where})"
+
+
+def _isolated_botocore_session():
+    # Point botocore at empty config files and ignore AWS_* environment, so a
+    # learner's real profile can never be read in local mode.
+    session = botocore.session.Session(session_vars={
+        "profile": (None, None, None, None),
+        "config_file": (None, None, os.devnull, None),
+        "credentials_file": (None, None, os.devnull, None),
+    })
+    return session

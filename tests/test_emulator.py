@@ -1,0 +1,66 @@
+"""The embedded emulator: loopback only, one shared process, dummy credentials."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ecslab import emulator
+from ecslab.emulator import server
+
+
+def test_status_reports_the_running_emulator(endpoint):
+    record = emulator.status()
+    assert record["running"] is True
+    assert record["url"] == endpoint
+    assert record["host"] == "127.0.0.1"
+
+
+def test_start_reuses_the_running_process(endpoint):
+    first = emulator.status()["pid"]
+    again = emulator.start()
+    assert again["pid"] == first and again["url"] == endpoint
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
+def test_serve_refuses_non_loopback(host):
+    result = subprocess.run(
+        [sys.executable, "-m", "ecslab", "emulator", "serve", "--host", host],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "loopback" in result.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_loopback_hosts_are_accepted(host):
+    assert server.check_loopback(host)
+
+
+def test_managed_policies_are_loaded(session):
+    iam = session.client("iam")
+    policy = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/service-role/"
+                            "AmazonECSTaskExecutionRolePolicy")["Policy"]
+    assert policy["PolicyName"] == "AmazonECSTaskExecutionRolePolicy"
+
+
+def test_health_says_it_is_simulated(endpoint):
+    record = emulator.ping(endpoint)
+    assert record["simulated"] is True and record["fidelity"] is True
+
+
+def test_cli_status_json(endpoint):
+    result = subprocess.run([sys.executable, "-m", "ecslab", "emulator", "status",
+                             "--json"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["url"] == endpoint
+
+
+def test_speed_parsing():
+    assert server.parse_speed("fast") < server.parse_speed("realistic")
+    assert server.parse_speed("0.5") == 0.5
+    with pytest.raises(ValueError, match="speed must be"):
+        server.parse_speed("warp")
+    with pytest.raises(ValueError, match=">= 0"):
+        server.parse_speed(-1)

@@ -1,0 +1,43 @@
+"""Sessions: local mode never reads a real profile and reaches only loopback."""
+
+import os
+import subprocess
+
+import pytest
+
+from ecslab.session import DUMMY_ACCESS_KEY_ID, Session, resolve_target
+
+
+def test_local_session_uses_dummy_credentials(session):
+    credentials = session._boto.get_credentials()
+    assert credentials.access_key == DUMMY_ACCESS_KEY_ID
+    assert session.endpoint_url.startswith("http://127.0.0.1:")
+
+
+def test_local_session_ignores_a_real_profile(endpoint, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.write_text("[profile real]\nregion = us-east-1\n")
+    creds = tmp_path / "credentials"
+    creds.write_text("[real]\naws_access_key_id = AKIAREALREALREAL\n"
+                     "aws_secret_access_key = realsecret\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_PROFILE", "real")
+    local = Session(target="local", endpoint_url=endpoint)
+    assert local._boto.get_credentials().access_key == DUMMY_ACCESS_KEY_ID
+    env = local.cli_env()
+    assert "AWS_PROFILE" not in env
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
+    # The CLI run with that environment answers from the emulator.
+    out = subprocess.run(["aws", "sts", "get-caller-identity", "--output", "text",
+                          "--query", "Arn"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "moto" in out.stdout
+
+
+def test_target_must_be_known(monkeypatch):
+    monkeypatch.delenv("ECSLAB_TARGET", raising=False)
+    assert resolve_target() == "local"
+    with pytest.raises(ValueError, match="target must be one of"):
+        resolve_target("prod")
