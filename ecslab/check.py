@@ -1,0 +1,235 @@
+""""Check your work": one verdict per lab step, read back from the AWS APIs.
+
+A passing check returns a ``Check`` that notebooks display as a green line; a
+failing one raises ``AssertionError`` whose message says what is wrong and how to
+fix it, so a notebook run (and nbval) stops at the step that did not work.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import logs as log_steps
+from .aws import tag_filters
+from .spec import EXECUTION_POLICY_ARN, TASK_EXECUTION_ROLE, TASK_ROLE
+
+
+@dataclass
+class Check:
+    step: str
+    ok: bool
+    message: str
+    details: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        mark = "OK " if self.ok else "FAILED "
+        lines = [f"{mark}{self.step}: {self.message}"]
+        lines += [f"  - {d}" for d in self.details]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.ok else "#cf222e"
+        mark = "&#10004;" if self.ok else "&#10008;"
+        items = "".join(f"<li>{html.escape(d)}</li>" for d in self.details)
+        return (f'<div style="color:{colour}"><b>{mark} {html.escape(self.step)}'
+                f"</b>: {html.escape(self.message)}<ul>{items}</ul></div>")
+
+
+def _need(condition: bool, step: str, problem: str) -> None:
+    if not condition:
+        raise AssertionError(f"{step}: {problem}")
+
+
+def _one(items: list, step: str, what: str) -> dict:
+    _need(len(items) == 1, step,
+          f"expected exactly one {what}, found {len(items)}; run the step's cell "
+          "again (it is safe to repeat)")
+    return items[0]
+
+
+def run_check(lab, step: str) -> Check:
+    checks = {
+        "roles": _roles, "vpc": _vpc, "subnet": _subnet,
+        "internet_gateway": _internet_gateway, "route_table": _route_table,
+        "security_group": _security_group, "cluster": _cluster,
+        "log_group": _log_group, "task_definition": _task_definition,
+        "run_task_params": _run_task_params, "task": _task, "logs": _logs,
+        "teardown": _teardown,
+    }
+    if step not in checks:
+        raise ValueError(f"unknown step {step!r}; one of {sorted(checks)}")
+    return checks[step](lab)
+
+
+def _ec2_named(lab, kind: str, name: str) -> list[dict]:
+    ec2 = lab.client("ec2")
+    filters = tag_filters({**lab.spec.tags(), "Name": name})
+    call, key = {
+        "vpc": (ec2.describe_vpcs, "Vpcs"),
+        "subnet": (ec2.describe_subnets, "Subnets"),
+        "igw": (ec2.describe_internet_gateways, "InternetGateways"),
+        "rtb": (ec2.describe_route_tables, "RouteTables"),
+        "sg": (ec2.describe_security_groups, "SecurityGroups"),
+    }[kind]
+    return call(Filters=filters)[key]
+
+
+def _roles(lab) -> Check:
+    iam = lab.client("iam")
+    details = []
+    for name in (TASK_ROLE, TASK_EXECUTION_ROLE):
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            raise AssertionError(f"roles: {name} does not exist; run "
+                                 "lab.ensure_task_roles()") from None
+        trust = role["AssumeRolePolicyDocument"]
+        if isinstance(trust, str):
+            trust = json.loads(trust)
+        principals = json.dumps(trust)
+        _need("ecs-tasks.amazonaws.com" in principals, "roles",
+              f"{name} must trust ecs-tasks.amazonaws.com")
+        details.append(f"{name} trusts ecs-tasks.amazonaws.com")
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(
+        RoleName=TASK_EXECUTION_ROLE)["AttachedPolicies"]]
+    _need(EXECUTION_POLICY_ARN in attached, "roles",
+          f"{TASK_EXECUTION_ROLE} lacks AmazonECSTaskExecutionRolePolicy")
+    details.append(f"{TASK_EXECUTION_ROLE} has AmazonECSTaskExecutionRolePolicy")
+    return Check("roles", True, "both task roles are ready", details)
+
+
+def _vpc(lab) -> Check:
+    vpc = _one(_ec2_named(lab, "vpc", lab.spec.vpc_name), "vpc", "tagged VPC")
+    ec2 = lab.client("ec2")
+    for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+        value = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute=attribute)
+        key = attribute[0].upper() + attribute[1:]
+        _need(value[key]["Value"], "vpc", f"{attribute} is off")
+    return Check("vpc", True, f"{lab.spec.vpc_name} ({vpc['VpcId']}, "
+                 f"{vpc['CidrBlock']}) has DNS support and DNS hostnames on")
+
+
+def _subnet(lab) -> Check:
+    subnet = _one(_ec2_named(lab, "subnet", lab.spec.subnet_name), "subnet",
+                  "tagged subnet")
+    return Check("subnet", True, f"{lab.spec.subnet_name} ({subnet['SubnetId']}, "
+                 f"{subnet['CidrBlock']}) in {subnet['AvailabilityZone']}")
+
+
+def _internet_gateway(lab) -> Check:
+    igw = _one(_ec2_named(lab, "igw", lab.spec.internet_gateway_name),
+               "internet_gateway", "tagged internet gateway")
+    vpc = _one(_ec2_named(lab, "vpc", lab.spec.vpc_name), "internet_gateway", "VPC")
+    attached = [a["VpcId"] for a in igw.get("Attachments", [])]
+    _need(vpc["VpcId"] in attached, "internet_gateway",
+          "the gateway is not attached to the VPC")
+    return Check("internet_gateway", True,
+                 f"{igw['InternetGatewayId']} is attached to {vpc['VpcId']}")
+
+
+def _route_table(lab) -> Check:
+    table = _one(_ec2_named(lab, "rtb", lab.spec.route_table_name), "route_table",
+                 "tagged route table")
+    default = [r for r in table.get("Routes", [])
+               if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+    _need(default and default[0].get("GatewayId", "").startswith("igw-"),
+          "route_table", "no route 0.0.0.0/0 to the internet gateway")
+    subnet = _one(_ec2_named(lab, "subnet", lab.spec.subnet_name), "route_table",
+                  "subnet")
+    associated = [a.get("SubnetId") for a in table.get("Associations", [])]
+    _need(subnet["SubnetId"] in associated, "route_table",
+          "the public subnet is not associated with the route table")
+    return Check("route_table", True, f"0.0.0.0/0 -> {default[0]['GatewayId']}, "
+                 f"associated with {subnet['SubnetId']}")
+
+
+def _security_group(lab) -> Check:
+    group = _one(_ec2_named(lab, "sg", lab.spec.security_group_name),
+                 "security_group", "tagged security group")
+    egress = group.get("IpPermissionsEgress", [])
+    _need(any(p.get("IpProtocol") == "-1" for p in egress), "security_group",
+          "no outbound rule: the task could not pull its image")
+    return Check("security_group", True, f"{group['GroupName']} ({group['GroupId']})"
+                 f": {len(group.get('IpPermissions', []))} inbound rule(s), "
+                 "all outbound traffic allowed")
+
+
+def _cluster(lab) -> Check:
+    from .cluster import find_cluster
+
+    cluster = find_cluster(lab.client("ecs"), lab.spec.cluster_name)
+    _need(cluster is not None, "cluster", f"{lab.spec.cluster_name} is not ACTIVE")
+    settings = {s["name"]: s["value"] for s in cluster.get("settings", [])}
+    _need(settings.get("containerInsights") == "enabled", "cluster",
+          "Container Insights is not enabled")
+    return Check("cluster", True, f"{cluster['clusterName']} is ACTIVE with "
+                 "Container Insights enabled")
+
+
+def _log_group(lab) -> Check:
+    group = log_steps.find_log_group(lab.client("logs"), lab.spec.log_group_name)
+    _need(group is not None, "log_group", f"{lab.spec.log_group_name} is missing")
+    return Check("log_group", True, f"{group['logGroupName']} exists (retention "
+                 f"{group.get('retentionInDays', 'never expires')} days)")
+
+
+def _task_definition(lab) -> Check:
+    ecs = lab.client("ecs")
+    definition = ecs.describe_task_definition(
+        taskDefinition=lab.spec.task_family)["taskDefinition"]
+    _need(definition["networkMode"] == "awsvpc", "task_definition",
+          "network mode must be awsvpc for Fargate")
+    _need("FARGATE" in definition.get("requiresCompatibilities", []),
+          "task_definition", "it is not marked compatible with FARGATE")
+    container = definition["containerDefinitions"][0]
+    options = container.get("logConfiguration", {}).get("options", {})
+    _need(options.get("awslogs-group") == lab.spec.log_group_name,
+          "task_definition", "the container does not log to the lab's log group")
+    return Check("task_definition", True,
+                 f"{definition['family']}:{definition['revision']} — Fargate, "
+                 f"awsvpc, {definition['cpu']} CPU / {definition['memory']} MiB, "
+                 f"image {container['image']}")
+
+
+def _run_task_params(lab) -> Check:
+    from .task import load_run_task_params
+
+    params = load_run_task_params(Path("runtask_params.json"))
+    net = params["networkConfiguration"]["awsvpcConfiguration"]
+    return Check("run_task_params", True, "runtask_params.json is valid for RunTask",
+                 [f"cluster {params['cluster']}",
+                  f"task definition {params['taskDefinition']}",
+                  f"subnets {net['subnets']}, security groups "
+                  f"{net['securityGroups']}, public IP {net['assignPublicIp']}"])
+
+
+def _task(lab) -> Check:
+    summary = lab.describe_task()
+    _need(summary["lastStatus"] == "STOPPED", "task",
+          f"the task is {summary['lastStatus']}, not STOPPED yet")
+    _need(summary["exitCode"] == 0, "task",
+          f"the container exited with {summary['exitCode']}: "
+          f"{summary['stoppedReason']}")
+    return Check("task", True, f"task {summary['task']} ran once and stopped: exit "
+                 f"code 0, stop code {summary['stopCode']}")
+
+
+def _logs(lab) -> Check:
+    events = lab.task_logs()
+    _need(len(events) > 0, "logs", "the task's log stream has no events")
+    return Check("logs", True, f"{len(events)} log event(s) in "
+                 f"{lab.spec.log_group_name}")
+
+
+def _teardown(lab) -> Check:
+    remaining = lab.inventory()
+    _need(len(remaining) == 0, "teardown",
+          f"{len(remaining)} resource(s) remain: "
+          + ", ".join(f"{r.resource} {r.name}" for r in remaining.itertuples()))
+    return Check("teardown", True, "nothing of this lab remains")
+
+
+__all__ = ["Check", "run_check"]

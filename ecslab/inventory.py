@@ -1,0 +1,182 @@
+"""Inventory: everything that carries a lab's tags, found through the AWS APIs.
+
+``discover`` returns the raw records that teardown works from; ``table`` turns
+them into the pandas table the course shows as "resources created".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from . import iam as iam_steps
+from . import logs as log_steps
+from .aws import as_dict, carries, error_code, tag_filters
+from .cluster import find_cluster
+from .spec import SERVICE_ROLE, TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["resource", "name", "id", "state"]
+
+
+@dataclass
+class Found:
+    """The lab's resources by kind; each item is a row plus what deleting needs."""
+
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+
+    def add(self, kind: str, name: str, ident: str, state: str, **extra) -> None:
+        self.rows.setdefault(kind, []).append(
+            {"resource": kind, "name": name, "id": ident, "state": state, **extra})
+
+    def __getitem__(self, kind: str) -> list[dict]:
+        return self.rows.get(kind, [])
+
+    def all(self) -> list[dict]:
+        return [row for rows in self.rows.values() for row in rows]
+
+
+def _name(tags: list[dict]) -> str:
+    return as_dict(tags).get("Name", "")
+
+
+def discover(session, spec: LabSpec) -> Found:
+    """Every resource carrying ``spec``'s lab tag and prefix tag."""
+    tags = spec.tags()
+    ec2, ecs = session.client("ec2"), session.client("ecs")
+    found = Found()
+
+    for name in (TASK_ROLE, TASK_EXECUTION_ROLE, SERVICE_ROLE):
+        if carries(iam_steps.role_tags(session.client("iam"), name), tags):
+            found.add("role", name, name, "made by this lab")
+
+    _discover_ecs(ecs, spec, found)
+    _discover_elb(session.client("elbv2"), spec, found)
+
+    group = log_steps.find_log_group(session.client("logs"), spec.log_group_name)
+    if group and carries(log_steps.group_tags(session.client("logs"),
+                                              spec.log_group_name), tags):
+        found.add("log group", spec.log_group_name, spec.log_group_name,
+                  f"{group.get('storedBytes', 0)} bytes stored")
+
+    _discover_ecr(session.client("ecr"), spec, found)
+
+    filters = tag_filters(tags)
+    for vpc in ec2.describe_vpcs(Filters=filters)["Vpcs"]:
+        found.add("vpc", _name(vpc.get("Tags")), vpc["VpcId"], vpc["State"],
+                  cidr=vpc["CidrBlock"])
+    for subnet in ec2.describe_subnets(Filters=filters)["Subnets"]:
+        found.add("subnet", _name(subnet.get("Tags")), subnet["SubnetId"],
+                  subnet["State"], cidr=subnet["CidrBlock"],
+                  zone=subnet["AvailabilityZone"])
+    for igw in ec2.describe_internet_gateways(Filters=filters)["InternetGateways"]:
+        attached = [a["VpcId"] for a in igw.get("Attachments", [])]
+        found.add("internet gateway", _name(igw.get("Tags")),
+                  igw["InternetGatewayId"],
+                  f"attached to {attached[0]}" if attached else "detached",
+                  vpcs=attached)
+    for table in ec2.describe_route_tables(Filters=filters)["RouteTables"]:
+        found.add("route table", _name(table.get("Tags")), table["RouteTableId"],
+                  f"{len(table.get('Associations', []))} association(s)",
+                  associations=[a["RouteTableAssociationId"]
+                                for a in table.get("Associations", [])
+                                if not a.get("Main")])
+    for group in ec2.describe_security_groups(Filters=filters)["SecurityGroups"]:
+        found.add("security group", group["GroupName"], group["GroupId"],
+                  f"{len(group.get('IpPermissions', []))} ingress rule(s)",
+                  permissions=group.get("IpPermissions", []))
+    return found
+
+
+def _discover_ecs(ecs, spec: LabSpec, found: Found) -> None:
+    tags = spec.tags()
+    cluster = find_cluster(ecs, spec.cluster_name)
+    if cluster and carries(as_dict(cluster.get("tags")), tags):
+        found.add("cluster", spec.cluster_name, cluster["clusterArn"],
+                  f"{cluster['status']}, {cluster['runningTasksCount']} running, "
+                  f"{cluster['activeServicesCount']} service(s)")
+        arns = ecs.list_services(cluster=spec.cluster_name)["serviceArns"]
+        if arns:
+            for service in ecs.describe_services(cluster=spec.cluster_name,
+                                                 services=arns)["services"]:
+                found.add("service", service["serviceName"], service["serviceArn"],
+                          f"{service['status']}, {service['runningCount']}/"
+                          f"{service['desiredCount']} running")
+        task_arns = ecs.list_tasks(cluster=spec.cluster_name)["taskArns"]
+        for start in range(0, len(task_arns), 100):
+            chunk = task_arns[start:start + 100]
+            for task in ecs.describe_tasks(cluster=spec.cluster_name,
+                                           tasks=chunk)["tasks"]:
+                if task.get("lastStatus") != "STOPPED":
+                    found.add("task", task.get("group", ""),
+                              task["taskArn"].rsplit("/", 1)[-1],
+                              task.get("lastStatus", ""), arn=task["taskArn"])
+
+    for family in (spec.task_family, spec.service_family):
+        arns = ecs.list_task_definitions(familyPrefix=family,
+                                         status="ACTIVE")["taskDefinitionArns"]
+        for arn in arns:
+            revision = arn.rsplit("/", 1)[-1]
+            if revision.rsplit(":", 1)[0] != family:
+                continue
+            described = ecs.describe_task_definition(taskDefinition=arn,
+                                                     include=["TAGS"])
+            if carries(as_dict(described.get("tags")), tags):
+                found.add("task definition", revision, arn, "ACTIVE")
+
+
+def _discover_elb(elbv2, spec: LabSpec, found: Found) -> None:
+    tags = spec.tags()
+
+    def tagged(arns: list[str]) -> set[str]:
+        mine = set()
+        for start in range(0, len(arns), 20):
+            described = elbv2.describe_tags(ResourceArns=arns[start:start + 20])
+            for item in described["TagDescriptions"]:
+                if carries(as_dict(item.get("Tags")), tags):
+                    mine.add(item["ResourceArn"])
+        return mine
+
+    balancers = elbv2.describe_load_balancers()["LoadBalancers"]
+    mine = tagged([b["LoadBalancerArn"] for b in balancers])
+    for balancer in balancers:
+        if balancer["LoadBalancerArn"] in mine:
+            found.add("load balancer", balancer["LoadBalancerName"],
+                      balancer["LoadBalancerArn"], balancer["State"]["Code"],
+                      dns=balancer.get("DNSName", ""))
+            for listener in elbv2.describe_listeners(
+                    LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+                found.add("listener", f"{listener['Protocol']}:{listener['Port']}",
+                          listener["ListenerArn"], "forwarding")
+
+    groups = elbv2.describe_target_groups()["TargetGroups"]
+    mine = tagged([g["TargetGroupArn"] for g in groups])
+    for group in groups:
+        if group["TargetGroupArn"] in mine:
+            found.add("target group", group["TargetGroupName"],
+                      group["TargetGroupArn"], f"target type {group['TargetType']}")
+
+
+def _discover_ecr(ecr, spec: LabSpec, found: Found) -> None:
+    try:
+        repos = ecr.describe_repositories(
+            repositoryNames=[spec.ecr_repository_name])["repositories"]
+    except ClientError as error:
+        if error_code(error) == "RepositoryNotFoundException":
+            return
+        raise
+    for repo in repos:
+        tags = ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
+        if carries(as_dict(tags), spec.tags()):
+            found.add("ECR repository", repo["repositoryName"],
+                      repo["repositoryUri"], "ACTIVE")
+
+
+def table(found: Found) -> pd.DataFrame:
+    """The course's "resources created" table: resource, name, id, state."""
+    rows = [{k: row[k] for k in COLUMNS} for row in found.all()]
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,0 +1,233 @@
+"""``Lab``: the one object a notebook uses for every step of a lab.
+
+Each step is idempotent: it finds the resource by the lab's tags or creates it
+with them, so running a cell again (or the whole notebook after a crash) finishes
+the job without duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from . import cluster as cluster_steps
+from . import iam as iam_steps
+from . import inventory
+from . import logs as log_steps
+from . import network
+from . import task as task_steps
+from . import teardown as teardown_steps
+from .check import Check
+from .session import DEFAULT_REGION, Session
+from .spec import TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec, validate_prefix
+
+log = logging.getLogger(__name__)
+
+
+class Lab:
+    """A learner's lab: a prefix, a target (local or aws) and a region.
+
+    >>> lab = Lab("demo")                      # local emulator, ap-northeast-1
+    >>> lab.create_vpc()                       # doctest: +SKIP
+    """
+
+    def __init__(self, prefix: str, target: str | None = None,
+                 region: str = DEFAULT_REGION, session: Session | None = None,
+                 **settings):
+        validate_prefix(prefix)
+        self.spec = LabSpec(prefix=prefix, region=region, **settings)
+        self.session = session or Session(target=target, region=region)
+        self._ids: dict[str, str] = {}
+
+    # -- where we are ----------------------------------------------------------
+    @property
+    def prefix(self) -> str:
+        return self.spec.prefix
+
+    @property
+    def target(self) -> str:
+        return self.session.target
+
+    @property
+    def region(self) -> str:
+        return self.session.region
+
+    def client(self, service: str):
+        return self.session.client(service)
+
+    def __repr__(self) -> str:
+        return f"Lab(prefix={self.prefix!r}, target={self.target!r}, " \
+               f"region={self.region!r})"
+
+    @property
+    def poll_interval(self) -> float:
+        """How often to ask for progress: quick on the emulator, AWS-paced on AWS."""
+        if self.session.is_local:
+            from .emulator import ping
+
+            record = ping(self.session.endpoint_url) or {}
+            return max(0.05, min(2.0, 2.0 * record.get("speed", 1.0)))
+        return 6.0
+
+    # -- prerequisites ---------------------------------------------------------
+    def ensure_task_roles(self) -> pd.DataFrame:
+        """Check AmazonECSTaskRole and AmazonECSTaskExecutionRole; create if missing.
+
+        Returns a table saying, per role, whether it was found or created.
+        """
+        iam = self.client("iam")
+        rows = [iam_steps.ensure_role(iam, name, self.spec.tags())
+                for name in (TASK_ROLE, TASK_EXECUTION_ROLE)]
+        self._ids.update({r["role"]: r["arn"] for r in rows})
+        return pd.DataFrame(rows)
+
+    def _role_arn(self, name: str) -> str:
+        if name not in self._ids:
+            self.ensure_task_roles()
+        return self._ids[name]
+
+    # -- network ---------------------------------------------------------------
+    def create_vpc(self) -> str:
+        """``<prefix>_vpc`` with DNS support and DNS hostnames on."""
+        vpc_id = network.ensure_vpc(self.client("ec2"), self.spec.vpc_name,
+                                    self.spec.vpc_cidr, self.spec.tags())
+        self._ids["vpc"] = vpc_id
+        return vpc_id
+
+    def _vpc(self) -> str:
+        return self._ids.get("vpc") or self.create_vpc()
+
+    def create_subnet(self, index: int = 0) -> str:
+        """Public subnet number ``index`` (0: ``<prefix>_public_subnet``)."""
+        zones = network.availability_zones(self.client("ec2"),
+                                           len(self.spec.subnet_cidrs))
+        subnet_id = network.ensure_subnet(
+            self.client("ec2"), self._vpc(), self.spec.subnet_names()[index],
+            self.spec.subnet_cidrs[index], zones[index], self.spec.tags())
+        self._ids[f"subnet{index}"] = subnet_id
+        return subnet_id
+
+    def _subnet(self, index: int = 0) -> str:
+        return self._ids.get(f"subnet{index}") or self.create_subnet(index)
+
+    def create_internet_gateway(self) -> str:
+        igw_id = network.ensure_internet_gateway(
+            self.client("ec2"), self._vpc(), self.spec.internet_gateway_name,
+            self.spec.tags())
+        self._ids["igw"] = igw_id
+        return igw_id
+
+    def create_route_table(self, subnets: int = 1) -> str:
+        """Route 0.0.0.0/0 to the gateway; associate the first ``subnets`` subnets."""
+        igw_id = self._ids.get("igw") or self.create_internet_gateway()
+        table_id = network.ensure_route_table(
+            self.client("ec2"), self._vpc(), igw_id,
+            [self._subnet(i) for i in range(subnets)],
+            self.spec.route_table_name, self.spec.tags())
+        self._ids["route_table"] = table_id
+        return table_id
+
+    def create_security_group(self) -> str:
+        """``<prefix>_sg_ecs``: no inbound rule (the task only calls out)."""
+        group_id = network.ensure_security_group(
+            self.client("ec2"), self._vpc(), self.spec.security_group_name,
+            "ecslab: ECS tasks", self.spec.tags())
+        self._ids["sg"] = group_id
+        return group_id
+
+    def create_network(self) -> dict:
+        """Every network step of the task lab, in order; their ids."""
+        return {"vpc": self.create_vpc(), "subnet": self.create_subnet(),
+                "internet_gateway": self.create_internet_gateway(),
+                "route_table": self.create_route_table(),
+                "security_group": self.create_security_group()}
+
+    # -- ECS -------------------------------------------------------------------
+    def create_cluster(self) -> str:
+        """``<prefix>_ecs_cluster`` with Container Insights on."""
+        arn = cluster_steps.ensure_cluster(self.client("ecs"), self.spec.cluster_name,
+                                           self.spec.tags())
+        self._ids["cluster"] = arn
+        return arn
+
+    def create_log_group(self) -> str:
+        """``<prefix>_esc_task_log_group``, where awslogs writes the task's output."""
+        return log_steps.ensure_log_group(self.client("logs"),
+                                          self.spec.log_group_name, self.spec.tags())
+
+    def register_task_definition(self) -> str:
+        """The hello-world task definition: Fargate, awsvpc, 256 CPU / 512 MiB."""
+        spec = self.spec
+        container = task_steps.container_definition(
+            spec.task_container_name, spec.task_image, int(spec.task_memory),
+            spec.log_group_name, self.region, spec.log_stream_prefix)
+        arn = task_steps.ensure_task_definition(
+            self.client("ecs"), spec.task_family, container, spec.task_cpu,
+            spec.task_memory, self._role_arn(TASK_ROLE),
+            self._role_arn(TASK_EXECUTION_ROLE), spec.tags())
+        self._ids["task_definition"] = arn
+        return arn
+
+    # -- running a task --------------------------------------------------------
+    def run_task_params(self) -> dict:
+        """RunTask parameters built from the live resources."""
+        return task_steps.run_task_params(
+            cluster=self.spec.cluster_name,
+            task_definition=self.spec.task_family,
+            subnets=[self._subnet(0)],
+            security_groups=[self._ids.get("sg") or self.create_security_group()],
+            tags=self.spec.tags())
+
+    def write_run_task_params(self, path: str | Path = "runtask_params.json") -> Path:
+        """Write ``runtask_params.json`` for ``aws ecs run-task --cli-input-json``."""
+        return task_steps.write_run_task_params(path, self.run_task_params())
+
+    def run_task(self, path: str | Path = "runtask_params.json") -> str:
+        """Validate the parameter file, then start the task it describes; its ARN."""
+        params = task_steps.load_run_task_params(path)
+        arn = task_steps.run_task(self.client("ecs"), params)
+        self._ids["task"] = arn
+        return arn
+
+    def wait_until_stopped(self, task_arn: str | None = None, timeout: float = 600,
+                           progress: bool = True) -> dict:
+        """Follow the task to STOPPED (bounded by ``timeout``); its summary."""
+        arn = task_arn or self._ids["task"]
+        task = task_steps.wait_for_status(
+            self.client("ecs"), self.spec.cluster_name, arn, "STOPPED",
+            timeout=timeout, interval=self.poll_interval, progress=progress)
+        return task_steps.summarize(task)
+
+    def describe_task(self, task_arn: str | None = None) -> dict:
+        arn = task_arn or self._ids["task"]
+        return task_steps.summarize(task_steps.describe_task(
+            self.client("ecs"), self.spec.cluster_name, arn))
+
+    def task_logs(self, task_arn: str | None = None) -> pd.DataFrame:
+        """The task's log events from its awslogs stream."""
+        arn = task_arn or self._ids["task"]
+        stream = log_steps.stream_name(self.spec.log_stream_prefix,
+                                       self.spec.task_container_name,
+                                       arn.rsplit("/", 1)[-1])
+        return log_steps.read_events(self.client("logs"), self.spec.log_group_name,
+                                     stream)
+
+    # -- looking back ----------------------------------------------------------
+    def inventory(self) -> pd.DataFrame:
+        """Every resource carrying this lab's tags: resource, name, id, state."""
+        return inventory.table(inventory.discover(self.session, self.spec))
+
+    def teardown(self, keep_roles: bool = False) -> pd.DataFrame:
+        """Delete this lab's resources in dependency order; what remains (empty)."""
+        timeout = 120 if self.session.is_local else 900
+        return teardown_steps.teardown(self.session, self.spec, timeout=timeout,
+                                       interval=self.poll_interval,
+                                       keep_roles=keep_roles)
+
+    def check(self, step: str) -> Check:
+        """Check that a step worked; raises ``AssertionError`` saying what is wrong."""
+        from .check import run_check
+
+        return run_check(self, step)
