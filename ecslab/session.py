@@ -40,8 +40,12 @@ class Session:
     """Where the lab's AWS calls go: the one place clients are made."""
 
     def __init__(self, target: str | None = None, region: str = DEFAULT_REGION,
-                 profile: str | None = None, endpoint_url: str | None = None):
+                 profile: str | None = None, endpoint_url: str | None = None,
+                 account: str | None = None):
         self.target = resolve_target(target)
+        # The emulator keeps one isolated set of resources per account id, chosen
+        # by a request header; tests and concurrent learners use it.
+        self.account = account
         self.region = region
         self.profile = profile
         self._clients: dict[str, object] = {}
@@ -49,6 +53,8 @@ class Session:
         if self.target == "local":
             if profile:
                 raise ValueError("a profile applies to target 'aws' only")
+            if account is not None and not (account.isdigit() and len(account) == 12):
+                raise ValueError(f"account must be 12 digits, not {account!r}")
             if endpoint_url is None:
                 from . import emulator
 
@@ -61,6 +67,9 @@ class Session:
                 region_name=region,
             )
         else:
+            if account is not None:
+                raise ValueError("account applies to target 'local' only: on AWS "
+                                 "the credentials choose the account")
             self.endpoint_url = endpoint_url
             self._boto = boto3.Session(profile_name=profile, region_name=region)
 
@@ -73,9 +82,15 @@ class Session:
         if service not in self._clients:
             config = Config(region_name=self.region,
                             retries={"mode": "standard", "max_attempts": 5})
-            self._clients[service] = self._boto.client(
-                service, endpoint_url=self.endpoint_url, config=config)
+            client = self._boto.client(service, endpoint_url=self.endpoint_url,
+                                       config=config)
+            if self.account:
+                client.meta.events.register("before-sign", self._add_account)
+            self._clients[service] = client
         return self._clients[service]
+
+    def _add_account(self, request, **kwargs) -> None:
+        request.headers["x-moto-account-id"] = self.account
 
     def account_id(self) -> str:
         return self.client("sts").get_caller_identity()["Account"]

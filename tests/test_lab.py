@@ -1,0 +1,203 @@
+"""The task lab's library against a real emulator process: idempotency, teardown
+safety with decoys, and bad input caught before any call."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from ecslab import Lab, Session
+from ecslab.aws import ec2_tags
+from ecslab.spec import LAB_TAG, LAB_TAG_VALUE, PREFIX_TAG, LabSpec
+from ecslab.task import RunTaskParamsError, load_run_task_params
+
+
+def _prefix() -> str:
+    return "t" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def lab(session):
+    made = Lab(_prefix(), session=session)
+    yield made
+    made.teardown()
+
+
+def _build(lab: Lab) -> None:
+    lab.ensure_task_roles()
+    lab.create_network()
+    lab.create_cluster()
+    lab.create_log_group()
+    lab.register_task_definition()
+
+
+def _counts(lab: Lab) -> dict:
+    return lab.inventory().groupby("resource").size().to_dict()
+
+
+def test_every_step_twice_leaves_one_of_each(lab):
+    _build(lab)
+    first = _counts(lab)
+    _build(lab)
+    # A fresh Lab object (a restarted kernel) finds everything by tag as well.
+    _build(Lab(lab.prefix, session=lab.session))
+    assert _counts(lab) == first
+    assert first == {"cluster": 1, "internet gateway": 1, "log group": 1,
+                     "route table": 1, "security group": 1, "subnet": 1,
+                     "task definition": 1, "vpc": 1, "role": 2}
+
+
+def test_checks_pass_after_each_step(lab, tmp_path, monkeypatch):
+    _build(lab)
+    for step in ("roles", "vpc", "subnet", "internet_gateway", "route_table",
+                 "security_group", "cluster", "log_group", "task_definition"):
+        assert lab.check(step).ok
+    monkeypatch.chdir(tmp_path)
+    lab.write_run_task_params()
+    assert lab.check("run_task_params").ok
+
+
+def test_check_fails_clearly_before_the_step(session):
+    fresh = Lab(_prefix(), session=session)
+    with pytest.raises(AssertionError, match="vpc: expected exactly one"):
+        fresh.check("vpc")
+    with pytest.raises(ValueError, match="unknown step"):
+        fresh.check("nonsense")
+
+
+def test_vpc_has_dns_and_route_to_gateway(lab):
+    _build(lab)
+    ec2 = lab.client("ec2")
+    vpc_id = lab.create_vpc()
+    hostnames = ec2.describe_vpc_attribute(VpcId=vpc_id,
+                                           Attribute="enableDnsHostnames")
+    assert hostnames["EnableDnsHostnames"]["Value"] is True
+    table = ec2.describe_route_tables(RouteTableIds=[lab.create_route_table()])
+    routes = table["RouteTables"][0]["Routes"]
+    assert any(r.get("DestinationCidrBlock") == "0.0.0.0/0"
+               and r.get("GatewayId", "").startswith("igw-") for r in routes)
+
+
+def test_run_task_params_carry_the_live_resources(lab, tmp_path):
+    _build(lab)
+    path = lab.write_run_task_params(tmp_path / "runtask_params.json")
+    params = json.loads(path.read_text())
+    net = params["networkConfiguration"]["awsvpcConfiguration"]
+    assert params["cluster"] == lab.spec.cluster_name
+    assert params["launchType"] == "FARGATE"
+    assert net["subnets"] == [lab.create_subnet()]
+    assert net["securityGroups"] == [lab.create_security_group()]
+    assert net["assignPublicIp"] == "ENABLED"
+
+
+@pytest.mark.parametrize("content, field", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ('{"cluster": "c", "taskDefinition": "t", "colour": "blue"}', "colour"),
+    ('{"cluster": "c", "taskDefinition": "t", "count": "one"}', "count"),
+    ('{"cluster": "c"}', "taskDefinition"),
+])
+def test_malformed_run_task_file_names_the_field(tmp_path, content, field):
+    path = tmp_path / "runtask_params.json"
+    path.write_text(content)
+    with pytest.raises(RunTaskParamsError, match=field):
+        load_run_task_params(path)
+
+
+def test_malformed_file_runs_nothing(lab, tmp_path):
+    _build(lab)
+    path = tmp_path / "runtask_params.json"
+    path.write_text('{"cluster": "%s", "taskDefinition": "%s", "colour": 1}'
+                    % (lab.spec.cluster_name, lab.spec.task_family))
+    with pytest.raises(RunTaskParamsError, match="colour"):
+        lab.run_task(path)
+    ecs = lab.client("ecs")
+    assert ecs.list_tasks(cluster=lab.spec.cluster_name)["taskArns"] == []
+
+
+@pytest.mark.parametrize("prefix, rule", [
+    ("", "must not be empty"),
+    ("my lab", "whitespace"),
+    ("../lab", "path character"),
+    ("a/b", "path character"),
+    ("MyLab", "upper case"),
+    ("x" * 29, "at most 28"),
+    ("lab-", "must not end with a hyphen"),
+    ("internal-lab", "internal-"),
+    ("9lab", "must start with a letter"),
+    (None, "must be a string"),
+])
+def test_bad_prefix_is_refused_before_any_call(prefix, rule):
+    # No session is passed: the check must fire before one is even made.
+    with pytest.raises(ValueError, match=rule):
+        Lab(prefix, target="aws")
+
+
+def test_longest_legal_prefix_derives_legal_names():
+    spec = LabSpec("a" * 28)
+    assert len(spec.load_balancer_name) == 32
+    assert len(spec.target_group_name) <= 32
+
+
+def test_teardown_spares_decoys_and_is_idempotent(session):
+    mine = Lab(_prefix(), session=session)
+    other = Lab(_prefix(), session=session)
+    _build(mine)
+    other.create_vpc()
+    ec2 = session.client("ec2")
+    # Named like the lab's VPC, but without the lab's tags: someone else's.
+    untagged = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc",
+         "Tags": ec2_tags({}, name=mine.spec.vpc_name)}])["Vpc"]["VpcId"]
+    # Tagged as a lab, but another prefix.
+    wrong_prefix = ec2.create_vpc(CidrBlock="10.8.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": ec2_tags(
+            {LAB_TAG: LAB_TAG_VALUE, PREFIX_TAG: mine.prefix + "x"},
+            name=mine.spec.vpc_name)}])["Vpc"]["VpcId"]
+    untagged_group = session.client("logs")
+    untagged_group.create_log_group(logGroupName=mine.spec.log_group_name + "_copy")
+
+    remaining = mine.teardown()
+    assert remaining.empty
+    assert mine.check("teardown").ok
+    assert mine.teardown().empty  # a second teardown is a no-op
+
+    alive = {v["VpcId"] for v in ec2.describe_vpcs(
+        VpcIds=[untagged, wrong_prefix])["Vpcs"]}
+    assert alive == {untagged, wrong_prefix}
+    assert len(other.inventory()) == 1
+    names = [g["logGroupName"] for g in untagged_group.describe_log_groups(
+        logGroupNamePrefix=mine.spec.log_group_name)["logGroups"]]
+    assert names == [mine.spec.log_group_name + "_copy"]
+
+    other.teardown()
+    ec2.delete_vpc(VpcId=untagged)
+    ec2.delete_vpc(VpcId=wrong_prefix)
+    untagged_group.delete_log_group(logGroupName=mine.spec.log_group_name + "_copy")
+
+
+def test_teardown_keeps_roles_it_did_not_make(endpoint):
+    # A private account of the emulator, so no other test's roles interfere.
+    session = Session(target="local", endpoint_url=endpoint,
+                      account="210987654321")
+    assert session.account_id() == "210987654321"
+    first = Lab(_prefix(), session=session)
+    first.ensure_task_roles()
+    second = Lab(_prefix(), session=session)
+    roles = second.ensure_task_roles()
+    assert set(roles["status"]) == {"found"}
+    second.teardown()
+    assert session.client("iam").get_role(RoleName="AmazonECSTaskRole")
+    first.teardown()
+    with pytest.raises(session.client("iam").exceptions.NoSuchEntityException):
+        session.client("iam").get_role(RoleName="AmazonECSTaskRole")
+
+
+def test_library_never_prints(lab, capsys):
+    _build(lab)
+    lab.inventory()
+    lab.teardown()
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
