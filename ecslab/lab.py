@@ -226,6 +226,22 @@ class Lab:
                                        interval=self.poll_interval,
                                        keep_roles=keep_roles)
 
+    def draw(self, which: str = "task", live: bool = True):
+        """The lab's architecture as an SVG picture.
+
+        ``live`` draws only what exists right now (from the inventory), so the
+        picture fills in as the steps run; ``which`` is ``task`` or ``service``.
+        """
+        from IPython.display import SVG
+
+        from . import drawing
+
+        draw = {"task": drawing.draw_task_lab,
+                "service": drawing.draw_service_lab}.get(which)
+        if draw is None:
+            raise ValueError(f"which must be 'task' or 'service', not {which!r}")
+        return SVG(draw(self.spec, self.inventory() if live else None))
+
     def check(self, step: str) -> Check:
         """Check that a step worked; raises ``AssertionError`` saying what is wrong."""
         from .check import run_check
