@@ -58,6 +58,12 @@ def run_check(lab, step: str) -> Check:
         "log_group": _log_group, "task_definition": _task_definition,
         "run_task_params": _run_task_params, "task": _task, "logs": _logs,
         "teardown": _teardown,
+        "service_roles": _service_roles, "subnets": _subnets,
+        "lb_security_group": _lb_security_group,
+        "task_security_group": _task_security_group,
+        "load_balancer": _load_balancer, "target_group": _target_group,
+        "listener": _listener, "service_task_definition": _service_task_definition,
+        "service": _service,
     }
     if step not in checks:
         raise ValueError(f"unknown step {step!r}; one of {sorted(checks)}")
@@ -230,6 +236,130 @@ def _teardown(lab) -> Check:
           f"{len(remaining)} resource(s) remain: "
           + ", ".join(f"{r.resource} {r.name}" for r in remaining.itertuples()))
     return Check("teardown", True, "nothing of this lab remains")
+
+
+def _service_roles(lab) -> Check:
+    from .spec import SERVICE_LINKED_ROLE, SERVICE_ROLE
+
+    iam = lab.client("iam")
+    details = []
+    for name in (TASK_ROLE, TASK_EXECUTION_ROLE, SERVICE_ROLE, SERVICE_LINKED_ROLE):
+        try:
+            iam.get_role(RoleName=name)
+        except iam.exceptions.NoSuchEntityException:
+            raise AssertionError(f"service_roles: {name} does not exist; run "
+                                 "lab.ensure_service_roles()") from None
+        details.append(f"{name} exists")
+    return Check("service_roles", True, "the roles a service needs exist", details)
+
+
+def _subnets(lab) -> Check:
+    zones = {}
+    for name in lab.spec.subnet_names():
+        subnet = _one(_ec2_named(lab, "subnet", name), "subnets", f"subnet {name}")
+        zones[name] = subnet["AvailabilityZone"]
+    _need(len(set(zones.values())) >= 2, "subnets",
+          "the subnets share one Availability Zone; a load balancer needs two")
+    table = _one(_ec2_named(lab, "rtb", lab.spec.route_table_name), "subnets",
+                 "route table")
+    associated = {a.get("SubnetId") for a in table.get("Associations", [])}
+    _need(len(associated) >= len(zones), "subnets",
+          "not every public subnet is associated with the route table")
+    return Check("subnets", True, f"{len(zones)} public subnets in "
+                 f"{len(set(zones.values()))} Availability Zones",
+                 [f"{n}: {z}" for n, z in zones.items()])
+
+
+def _lb_security_group(lab) -> Check:
+    group = _one(_ec2_named(lab, "sg", lab.spec.lb_security_group_name),
+                 "lb_security_group", "load balancer security group")
+    port = lab.spec.container_port
+    _need(any(p.get("FromPort") == port and any(r["CidrIp"] == "0.0.0.0/0"
+                                                for r in p.get("IpRanges", []))
+              for p in group.get("IpPermissions", [])), "lb_security_group",
+          f"port {port} is not open to 0.0.0.0/0")
+    return Check("lb_security_group", True,
+                 f"{group['GroupName']} admits HTTP:{port} from anywhere")
+
+
+def _task_security_group(lab) -> Check:
+    alb = _one(_ec2_named(lab, "sg", lab.spec.lb_security_group_name),
+               "task_security_group", "load balancer security group")
+    group = _one(_ec2_named(lab, "sg", lab.spec.security_group_name),
+                 "task_security_group", "task security group")
+    rules = group.get("IpPermissions", [])
+    _need(any(g["GroupId"] == alb["GroupId"] for p in rules
+              for g in p.get("UserIdGroupPairs", [])), "task_security_group",
+          "the task group does not admit traffic from the load balancer group")
+    _need(not any(p.get("IpRanges") for p in rules), "task_security_group",
+          "the task group admits traffic from an address range, not only from "
+          "the load balancer")
+    return Check("task_security_group", True, f"{group['GroupName']} admits port "
+                 f"{lab.spec.container_port} only from {alb['GroupName']}")
+
+
+def _load_balancer(lab) -> Check:
+    elbv2 = lab.client("elbv2")
+    name = lab.spec.load_balancer_name
+    found = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"]
+    balancer = _one(found, "load_balancer", f"load balancer {name}")
+    zones = {z["ZoneName"] for z in balancer["AvailabilityZones"]}
+    _need(len(zones) >= 2, "load_balancer", "it spans fewer than two zones")
+    return Check("load_balancer", True, f"{name} is {balancer['State']['Code']} in "
+                 f"{len(zones)} zones", [f"DNS name {balancer['DNSName']}"])
+
+
+def _target_group(lab) -> Check:
+    elbv2 = lab.client("elbv2")
+    name = lab.spec.target_group_name
+    group = _one(elbv2.describe_target_groups(Names=[name])["TargetGroups"],
+                 "target_group", f"target group {name}")
+    _need(group["TargetType"] == "ip", "target_group",
+          f"target type is {group['TargetType']}; awsvpc tasks need 'ip'")
+    return Check("target_group", True, f"{name}: target type ip, HTTP:"
+                 f"{group['Port']}, health check {group.get('HealthCheckPath')}")
+
+
+def _listener(lab) -> Check:
+    elbv2 = lab.client("elbv2")
+    balancer = elbv2.describe_load_balancers(
+        Names=[lab.spec.load_balancer_name])["LoadBalancers"][0]
+    listeners = elbv2.describe_listeners(
+        LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    listener = _one([x for x in listeners if x["Port"] == lab.spec.container_port],
+                    "listener", f"listener on port {lab.spec.container_port}")
+    action = listener["DefaultActions"][0]
+    _need(action["Type"] == "forward", "listener", "it does not forward")
+    return Check("listener", True, f"{listener['Protocol']}:{listener['Port']} "
+                 "forwards to the target group")
+
+
+def _service_task_definition(lab) -> Check:
+    definition = lab.client("ecs").describe_task_definition(
+        taskDefinition=lab.spec.service_family)["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    ports = [p["containerPort"] for p in container.get("portMappings", [])]
+    _need(lab.spec.container_port in ports, "service_task_definition",
+          f"the container does not map port {lab.spec.container_port}")
+    return Check("service_task_definition", True,
+                 f"{definition['family']}:{definition['revision']} — "
+                 f"{container['image']} on port {ports[0]}")
+
+
+def _service(lab) -> Check:
+    service = lab.service()
+    _need(service["runningCount"] == service["desiredCount"], "service",
+          f"{service['runningCount']} of {service['desiredCount']} tasks run; "
+          "wait for a steady state")
+    _need(not service.get("roleArn"), "service",
+          "an awsvpc service must not have a role")
+    targets = lab.targets()
+    healthy = int((targets["health"] == "healthy").sum()) if len(targets) else 0
+    _need(healthy == service["desiredCount"], "service",
+          f"{healthy} healthy target(s), expected {service['desiredCount']}")
+    return Check("service", True, f"{service['serviceName']}: "
+                 f"{service['runningCount']}/{service['desiredCount']} running, "
+                 f"{healthy} healthy target(s)")
 
 
 __all__ = ["Check", "run_check"]

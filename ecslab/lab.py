@@ -16,12 +16,15 @@ from . import cluster as cluster_steps
 from . import iam as iam_steps
 from . import inventory
 from . import logs as log_steps
+from . import loadbalancer as lb_steps
 from . import network
+from . import service as service_steps
 from . import task as task_steps
 from . import teardown as teardown_steps
 from .check import Check
 from .session import DEFAULT_REGION, Session
-from .spec import TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec, validate_prefix
+from .spec import (SERVICE_ROLE, TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec,
+                   validate_prefix)
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +216,167 @@ class Lab:
                                        arn.rsplit("/", 1)[-1])
         return log_steps.read_events(self.client("logs"), self.spec.log_group_name,
                                      stream)
+
+    # -- the service lab -------------------------------------------------------
+    def ensure_service_roles(self) -> pd.DataFrame:
+        """The task roles, AmazonECSServiceRole, and the service-linked role.
+
+        An awsvpc service is never given a role: ECS acts through the
+        service-linked role AWSServiceRoleForECS, which this makes sure exists.
+        """
+        iam = self.client("iam")
+        rows = [iam_steps.ensure_role(iam, name, self.spec.tags())
+                for name in (TASK_ROLE, TASK_EXECUTION_ROLE, SERVICE_ROLE)]
+        rows.append(iam_steps.ensure_service_linked_role(iam))
+        self._ids.update({r["role"]: r["arn"] for r in rows})
+        return pd.DataFrame(rows)
+
+    def create_load_balancer_security_group(self) -> str:
+        """``<prefix>_sg_alb``: HTTP on port 80 from anywhere."""
+        group_id = network.ensure_security_group(
+            self.client("ec2"), self._vpc(), self.spec.lb_security_group_name,
+            "ecslab: load balancer", self.spec.tags(),
+            ingress=[network.http_from_anywhere(self.spec.container_port)])
+        self._ids["sg_alb"] = group_id
+        return group_id
+
+    def create_service_security_group(self) -> str:
+        """``<prefix>_sg_ecs`` admitting port 80 only from the load balancer group."""
+        alb_group = self._ids.get("sg_alb") or self.create_load_balancer_security_group()
+        group_id = network.ensure_security_group(
+            self.client("ec2"), self._vpc(), self.spec.security_group_name,
+            "ecslab: ECS tasks", self.spec.tags(),
+            ingress=[network.http_from_group(alb_group, self.spec.container_port)])
+        self._ids["sg"] = group_id
+        return group_id
+
+    def create_service_network(self) -> dict:
+        """The task lab's network plus a second public subnet and both groups."""
+        ids = {"vpc": self.create_vpc()}
+        ids["subnets"] = [self.create_subnet(i)
+                          for i in range(len(self.spec.subnet_cidrs))]
+        ids["internet_gateway"] = self.create_internet_gateway()
+        ids["route_table"] = self.create_route_table(
+            subnets=len(self.spec.subnet_cidrs))
+        ids["lb_security_group"] = self.create_load_balancer_security_group()
+        ids["task_security_group"] = self.create_service_security_group()
+        return ids
+
+    def create_load_balancer(self) -> dict:
+        """The Application Load Balancer ``<prefix>-alb`` across both subnets."""
+        subnets = [self._subnet(i) for i in range(len(self.spec.subnet_cidrs))]
+        balancer = lb_steps.ensure_load_balancer(
+            self.client("elbv2"), self.spec.load_balancer_name, subnets,
+            self._ids.get("sg_alb") or self.create_load_balancer_security_group(),
+            self.spec.tags())
+        self._ids["alb"] = balancer["LoadBalancerArn"]
+        return {"name": balancer["LoadBalancerName"],
+                "arn": balancer["LoadBalancerArn"], "dns": balancer["DNSName"],
+                "state": balancer["State"]["Code"]}
+
+    def create_target_group(self) -> str:
+        """The ``ip`` target group ``<prefix>-tg``, health-checked on ``/``."""
+        group = lb_steps.ensure_target_group(
+            self.client("elbv2"), self.spec.target_group_name, self._vpc(),
+            self.spec.container_port, self.spec.tags())
+        self._ids["tg"] = group["TargetGroupArn"]
+        return group["TargetGroupArn"]
+
+    def create_listener(self) -> str:
+        """HTTP:80 on the load balancer, forwarding to the target group."""
+        balancer = self._ids.get("alb") or self.create_load_balancer()["arn"]
+        group = self._ids.get("tg") or self.create_target_group()
+        arn = lb_steps.ensure_listener(self.client("elbv2"), balancer, group,
+                                       self.spec.container_port)
+        self._ids["listener"] = arn
+        return arn
+
+    def register_service_task_definition(self) -> str:
+        """The httpd task definition: Fargate, awsvpc, port 80, awslogs."""
+        spec = self.spec
+        container = task_steps.container_definition(
+            spec.service_container_name, spec.service_image, int(spec.task_memory),
+            spec.log_group_name, self.region, spec.log_stream_prefix,
+            port=spec.container_port)
+        arn = task_steps.ensure_task_definition(
+            self.client("ecs"), spec.service_family, container, spec.task_cpu,
+            spec.task_memory, self._role_arn(TASK_ROLE),
+            self._role_arn(TASK_EXECUTION_ROLE), spec.tags())
+        self._ids["service_task_definition"] = arn
+        return arn
+
+    def create_service(self, desired_count: int | None = None) -> dict:
+        """``<prefix>_ecs_service`` behind the load balancer (no role: see above)."""
+        spec = self.spec
+        service = service_steps.ensure_service(
+            self.client("ecs"), spec.cluster_name, spec.service_name,
+            spec.service_family,
+            spec.desired_count if desired_count is None else desired_count,
+            [self._subnet(i) for i in range(len(spec.subnet_cidrs))],
+            self._ids.get("sg") or self.create_service_security_group(),
+            self._ids.get("tg") or self.create_target_group(),
+            spec.service_container_name, spec.container_port, spec.tags())
+        return {k: service.get(k) for k in ("serviceName", "status", "desiredCount",
+                                             "runningCount", "pendingCount",
+                                             "launchType")}
+
+    def service(self) -> dict:
+        """The service as ECS describes it now."""
+        found = service_steps.find_service(self.client("ecs"), self.spec.cluster_name,
+                                           self.spec.service_name)
+        if found is None:
+            raise LookupError(f"service {self.spec.service_name} does not exist")
+        return found
+
+    def wait_until_stable(self, timeout: float | None = None, on_poll=None) -> dict:
+        """Poll until running == desired with one deployment (bounded)."""
+        if timeout is None:
+            timeout = 120 if self.session.is_local else 900
+        service = service_steps.wait_until_stable(
+            self.client("ecs"), self.spec.cluster_name, self.spec.service_name,
+            timeout, self.poll_interval, on_poll)
+        return {k: service[k] for k in ("desiredCount", "runningCount",
+                                        "pendingCount")}
+
+    def scale(self, desired_count: int) -> dict:
+        """Change the service's desired count."""
+        service = service_steps.scale(self.client("ecs"), self.spec.cluster_name,
+                                      self.spec.service_name, desired_count)
+        return {k: service[k] for k in ("desiredCount", "runningCount",
+                                        "pendingCount")}
+
+    def service_tasks(self, desired_status: str = "RUNNING") -> pd.DataFrame:
+        """The service's tasks (by desired status) as a table."""
+        return service_steps.task_table(service_steps.service_tasks(
+            self.client("ecs"), self.spec.cluster_name, self.spec.service_name,
+            desired_status))
+
+    def stop_one_task(self, reason: str = "stopped by hand in the service lab") -> str:
+        """Stop one running task of the service, as a failure would; its ARN."""
+        tasks = service_steps.service_tasks(self.client("ecs"),
+                                            self.spec.cluster_name,
+                                            self.spec.service_name)
+        running = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
+        if not running:
+            raise RuntimeError("the service has no RUNNING task to stop")
+        arn = running[0]["taskArn"]
+        self.client("ecs").stop_task(cluster=self.spec.cluster_name, task=arn,
+                                     reason=reason)
+        log.info("stopped task %s by hand", arn.rsplit("/", 1)[-1])
+        return arn
+
+    def targets(self) -> pd.DataFrame:
+        """The target group's registered task IPs and their health."""
+        group = self._ids.get("tg") or self.create_target_group()
+        return pd.DataFrame(lb_steps.target_health(self.client("elbv2"), group),
+                            columns=["target", "port", "health", "reason"])
+
+    def service_events(self, limit: int = 10) -> pd.DataFrame:
+        return service_steps.events(self.service(), limit)
+
+    def load_balancer_url(self) -> str:
+        """``http://<dns name>/``: where the service answers on AWS."""
+        return f"http://{self.create_load_balancer()['dns']}/"
 
     # -- looking back ----------------------------------------------------------
     def inventory(self) -> pd.DataFrame:
