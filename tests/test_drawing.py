@@ -1,0 +1,150 @@
+"""Diagrams: drawn from the spec, self-contained, deterministic, and committed."""
+
+import html
+import importlib.util
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecslab.drawing import DRAWINGS, draw_service_lab, draw_task_lab
+from ecslab.spec import TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = LabSpec(prefix="ecslab")
+OTHER = LabSpec(prefix="other", vpc_cidr="10.20.0.0/16",
+                subnet_cidrs=("10.20.1.0/24", "10.20.2.0/24"))
+
+
+def load_render_script():
+    """diagrams/render.py, loaded by path: diagrams/ is no package on purpose."""
+    spec = importlib.util.spec_from_file_location("render", ROOT / "diagrams/render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def text_of(svg: str) -> str:
+    """The SVG with Graphviz's character references (it writes '-' as &#45;) undone."""
+    return html.unescape(svg)
+
+
+def count_icons(svg: str) -> int:
+    return svg.count("<image ")
+
+
+def full_inventory(spec: LabSpec) -> pd.DataFrame:
+    """One row for every resource either lab creates, as a live listing has."""
+    rows = [("vpc", spec.vpc_name), ("internet gateway", spec.internet_gateway_name),
+            ("route table", spec.route_table_name),
+            ("security group", spec.security_group_name),
+            ("security group", spec.lb_security_group_name),
+            ("cluster", spec.cluster_name), ("task definition", spec.task_family),
+            ("task definition", spec.service_family),
+            ("service", spec.service_name), ("log group", spec.log_group_name),
+            ("role", TASK_ROLE), ("role", TASK_EXECUTION_ROLE),
+            ("role", "AmazonECSServiceRole"),
+            ("load balancer", spec.load_balancer_name),
+            ("target group", spec.target_group_name), ("listener", "HTTP:80")]
+    rows += [("subnet", name) for name in spec.subnet_names()]
+    rows += [("task", "")] * spec.desired_count
+    return pd.DataFrame([{"resource": kind, "name": name, "id": f"id-{i}",
+                          "state": "available"} for i, (kind, name) in enumerate(rows)])
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, str]:
+    return {stem: draw(SPEC) for stem, draw in DRAWINGS.items()}
+
+
+@pytest.mark.parametrize("stem", sorted(DRAWINGS))
+def test_every_diagram_renders_as_svg_with_icons(rendered, stem):
+    svg = rendered[stem]
+    assert svg.startswith("<?xml") and "<svg" in svg and svg.rstrip().endswith("</svg>")
+    assert count_icons(svg) >= 8
+
+
+@pytest.mark.parametrize("stem", sorted(DRAWINGS))
+def test_svg_has_no_external_reference(rendered, stem):
+    svg = rendered[stem]
+    hrefs = re.findall(r'href\s*=\s*"([^"]*)"', svg)
+    assert hrefs and all(h.startswith("data:image/png;base64,") for h in hrefs)
+    # Only the two XML namespace names may mention http; they are names, not links.
+    without_namespaces = re.sub(r'xmlns(:\w+)?="[^"]*"', "", svg)
+    for needle in ("http:", "https:", "file:", "url(", "/work", "/tmp", "/home",
+                   "site-packages", "<!DOCTYPE", "<!--"):
+        assert needle not in without_namespaces, needle
+
+
+@pytest.mark.parametrize("stem", sorted(DRAWINGS))
+def test_rendering_twice_gives_identical_bytes(rendered, stem):
+    again = DRAWINGS[stem](SPEC)
+    assert again.encode() == rendered[stem].encode()
+
+
+def test_committed_svgs_equal_a_fresh_render():
+    render = load_render_script()
+    for path, svg in render.render_all().items():
+        assert path.exists(), f"{path.name} is missing: run make diagrams"
+        assert path.read_bytes() == svg.encode(), (
+            f"{path.name} is out of date with ecslab/drawing.py or the spec: "
+            "run make diagrams")
+
+
+def test_check_flag_fails_on_a_stale_svg(tmp_path, monkeypatch, capsys):
+    render = load_render_script()
+    monkeypatch.setattr(render, "HERE", tmp_path)
+    (tmp_path / "task_lab.svg").write_text("<svg/>")
+    assert render.main(["--check"]) == 1
+    assert "run make diagrams" in capsys.readouterr().err
+    assert (tmp_path / "task_lab.svg").read_text() == "<svg/>"
+
+    assert render.main([]) == 0
+    assert render.main(["--check"]) == 0
+
+
+def test_another_prefix_and_cidr_show_up_in_the_picture():
+    task, service = text_of(draw_task_lab(OTHER)), text_of(draw_service_lab(OTHER))
+    for svg in (task, service):
+        for text in ("other_vpc", "10.20.0.0/16", "10.20.1.0/24", "other_ecs_cluster",
+                     "other_esc_task_log_group", "other_sg_ecs"):
+            assert text in svg, text
+        assert "ecslab_" not in svg and "10.0.0.0/16" not in svg
+    for text in ("10.20.2.0/24", "other-alb", "other-tg", "other_public_subnet_2",
+                 "other_sg_alb", "other_ecs_service"):
+        assert text in service, text
+    assert "hello-world" in task and "httpd" in service
+
+
+def test_service_lab_draws_desired_count_tasks():
+    svg = text_of(draw_service_lab(LabSpec(prefix="ecslab", desired_count=5)))
+    assert all(f"task {n}</text>" in svg for n in range(1, 6))
+    assert "task 6</text>" not in svg
+
+    # With no task at all, both subnets and their security groups still show.
+    svg = text_of(draw_service_lab(LabSpec(prefix="ecslab", desired_count=0)))
+    assert "task 1</text>" not in svg
+    assert "ecslab_public_subnet_2" in svg and svg.count("cluster_sg_ecs_") == 2
+
+
+@pytest.mark.parametrize("stem", sorted(DRAWINGS))
+def test_live_drawing_fills_in_as_resources_appear(rendered, stem):
+    draw = DRAWINGS[stem]
+    only_vpc = pd.DataFrame([{"resource": "vpc", "name": SPEC.vpc_name,
+                              "id": "vpc-0abc", "state": "available"}])
+    nothing = only_vpc.iloc[0:0]
+
+    empty, vpc, full = (draw(SPEC, inv) for inv in (nothing, only_vpc,
+                                                    full_inventory(SPEC)))
+    assert count_icons(vpc) < count_icons(full)
+    assert count_icons(empty) <= count_icons(vpc)
+    assert "(not created yet)" in vpc and "vpc-0abc" in text_of(vpc)
+    # Everything present draws every icon the plan draws, with ids added.
+    assert count_icons(full) == count_icons(rendered[stem])
+    assert "(not created yet)" not in full and "id-0" in text_of(full)
+
+
+def test_inventory_without_the_needed_columns_is_refused():
+    with pytest.raises(ValueError, match="state"):
+        draw_task_lab(SPEC, pd.DataFrame([{"resource": "vpc", "name": "x", "id": "1"}]))
