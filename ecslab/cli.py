@@ -70,6 +70,9 @@ def _lab(args) -> int:
     if args.no_browser or not (os.environ.get("DISPLAY") or os.environ.get("BROWSER")
                                or sys.platform == "darwin" or shutil.which("xdg-open")):
         command.append("--no-browser")
+    # Containers and CI machines often run as root, which Jupyter refuses unasked.
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
     print(f"emulator: {session.endpoint_url}  (terminals in JupyterLab use it too)")
     os.execvpe(command[0], command, env)
 
