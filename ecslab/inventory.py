@@ -67,6 +67,8 @@ def discover(session, spec: LabSpec) -> Found:
 
     filters = tag_filters(tags)
     for vpc in ec2.describe_vpcs(Filters=filters)["Vpcs"]:
+        if vpc.get("IsDefault"):
+            continue  # never the account's default VPC, whatever its tags say
         found.add("vpc", _name(vpc.get("Tags")), vpc["VpcId"], vpc["State"],
                   cidr=vpc["CidrBlock"])
     for subnet in ec2.describe_subnets(Filters=filters)["Subnets"]:
@@ -86,6 +88,8 @@ def discover(session, spec: LabSpec) -> Found:
                                 for a in table.get("Associations", [])
                                 if not a.get("Main")])
     for group in ec2.describe_security_groups(Filters=filters)["SecurityGroups"]:
+        if group["GroupName"] == "default":
+            continue  # a VPC's default group goes with its VPC, never on its own
         found.add("security group", group["GroupName"], group["GroupId"],
                   f"{len(group.get('IpPermissions', []))} ingress rule(s)",
                   permissions=group.get("IpPermissions", []))

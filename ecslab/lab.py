@@ -7,12 +7,16 @@ the job without duplicates.
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 from pathlib import Path
 
 import pandas as pd
 
+from . import account as account_guard
 from . import cluster as cluster_steps
+from . import cost
 from . import iam as iam_steps
 from . import inventory
 from . import logs as log_steps
@@ -29,6 +33,27 @@ from .spec import (SERVICE_ROLE, TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec,
 log = logging.getLogger(__name__)
 
 
+def _creates(method):
+    """Mark a step that creates or changes resources: on AWS, guard it first."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        self._guard_create()
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
+def _masked(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mask account ids in every text column, for display in shared notebooks."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(
+                lambda v: account_guard.mask(v) if isinstance(v, str) else v)
+    return frame
+
+
 class Lab:
     """A learner's lab: a prefix, a target (local or aws) and a region.
 
@@ -38,11 +63,16 @@ class Lab:
 
     def __init__(self, prefix: str, target: str | None = None,
                  region: str = DEFAULT_REGION, session: Session | None = None,
-                 **settings):
+                 profile: str | None = None,
+                 allowed_accounts: list[str] | None = None, **settings):
         validate_prefix(prefix)
         self.spec = LabSpec(prefix=prefix, region=region, **settings)
-        self.session = session or Session(target=target, region=region)
+        self.session = session or Session(target=target, region=region,
+                                          profile=profile)
         self._ids: dict[str, str] = {}
+        self._allowed = account_guard.allowed_accounts(allowed_accounts)
+        self._account: str | None = None
+        self._estimate_shown = False
 
     # -- where we are ----------------------------------------------------------
     @property
@@ -64,6 +94,43 @@ class Lab:
         return f"Lab(prefix={self.prefix!r}, target={self.target!r}, " \
                f"region={self.region!r})"
 
+    def account(self) -> str:
+        """The account id the session acts in (cached)."""
+        if self._account is None:
+            self._account = self.session.account_id()
+        return self._account
+
+    def whereami(self) -> dict:
+        """Target, region and (masked) account: what the next step will touch."""
+        where = {"target": self.target, "region": self.region,
+                 "account": account_guard.mask(self.account())}
+        if self.session.is_local:
+            where["endpoint"] = self.session.endpoint_url
+            where["note"] = "embedded emulator: simulated, free, nothing leaves " \
+                            "this machine"
+        else:
+            where["endpoint"] = "AWS"
+            where["note"] = "a real account: resources cost money until teardown"
+        return where
+
+    def cost_estimate(self, service: bool = False) -> pd.DataFrame:
+        """Hourly cost on AWS of the task lab (or the service lab), per resource.
+
+        On the ``aws`` target nothing is created before this has been shown.
+        """
+        self._estimate_shown = True
+        return cost.estimate(self.spec, self.region, service=service)
+
+    def _guard_create(self) -> None:
+        if self.session.is_local:
+            return
+        account_guard.check_allowed(self.account(), self._allowed)
+        if not self._estimate_shown:
+            raise account_guard.GuardError(
+                "show the cost estimate first: run lab.cost_estimate() (or "
+                "lab.cost_estimate(service=True) for the service lab); nothing "
+                "was created")
+
     @property
     def poll_interval(self) -> float:
         """How often to ask for progress: quick on the emulator, AWS-paced on AWS."""
@@ -75,6 +142,7 @@ class Lab:
         return 6.0
 
     # -- prerequisites ---------------------------------------------------------
+    @_creates
     def ensure_task_roles(self) -> pd.DataFrame:
         """Check AmazonECSTaskRole and AmazonECSTaskExecutionRole; create if missing.
 
@@ -84,7 +152,7 @@ class Lab:
         rows = [iam_steps.ensure_role(iam, name, self.spec.tags())
                 for name in (TASK_ROLE, TASK_EXECUTION_ROLE)]
         self._ids.update({r["role"]: r["arn"] for r in rows})
-        return pd.DataFrame(rows)
+        return _masked(pd.DataFrame(rows))
 
     def _role_arn(self, name: str) -> str:
         if name not in self._ids:
@@ -92,6 +160,7 @@ class Lab:
         return self._ids[name]
 
     # -- network ---------------------------------------------------------------
+    @_creates
     def create_vpc(self) -> str:
         """``<prefix>_vpc`` with DNS support and DNS hostnames on."""
         vpc_id = network.ensure_vpc(self.client("ec2"), self.spec.vpc_name,
@@ -102,6 +171,7 @@ class Lab:
     def _vpc(self) -> str:
         return self._ids.get("vpc") or self.create_vpc()
 
+    @_creates
     def create_subnet(self, index: int = 0) -> str:
         """Public subnet number ``index`` (0: ``<prefix>_public_subnet``)."""
         zones = network.availability_zones(self.client("ec2"),
@@ -115,6 +185,7 @@ class Lab:
     def _subnet(self, index: int = 0) -> str:
         return self._ids.get(f"subnet{index}") or self.create_subnet(index)
 
+    @_creates
     def create_internet_gateway(self) -> str:
         igw_id = network.ensure_internet_gateway(
             self.client("ec2"), self._vpc(), self.spec.internet_gateway_name,
@@ -122,6 +193,7 @@ class Lab:
         self._ids["igw"] = igw_id
         return igw_id
 
+    @_creates
     def create_route_table(self, subnets: int = 1) -> str:
         """Route 0.0.0.0/0 to the gateway; associate the first ``subnets`` subnets."""
         igw_id = self._ids.get("igw") or self.create_internet_gateway()
@@ -132,6 +204,7 @@ class Lab:
         self._ids["route_table"] = table_id
         return table_id
 
+    @_creates
     def create_security_group(self) -> str:
         """``<prefix>_sg_ecs``: no inbound rule (the task only calls out)."""
         group_id = network.ensure_security_group(
@@ -148,18 +221,21 @@ class Lab:
                 "security_group": self.create_security_group()}
 
     # -- ECS -------------------------------------------------------------------
+    @_creates
     def create_cluster(self) -> str:
         """``<prefix>_ecs_cluster`` with Container Insights on."""
         arn = cluster_steps.ensure_cluster(self.client("ecs"), self.spec.cluster_name,
                                            self.spec.tags())
         self._ids["cluster"] = arn
-        return arn
+        return self.spec.cluster_name
 
+    @_creates
     def create_log_group(self) -> str:
         """``<prefix>_esc_task_log_group``, where awslogs writes the task's output."""
         return log_steps.ensure_log_group(self.client("logs"),
                                           self.spec.log_group_name, self.spec.tags())
 
+    @_creates
     def register_task_definition(self) -> str:
         """The hello-world task definition: Fargate, awsvpc, 256 CPU / 512 MiB."""
         spec = self.spec
@@ -171,7 +247,7 @@ class Lab:
             spec.task_memory, self._role_arn(TASK_ROLE),
             self._role_arn(TASK_EXECUTION_ROLE), spec.tags())
         self._ids["task_definition"] = arn
-        return arn
+        return arn.rsplit("/", 1)[-1]
 
     # -- running a task --------------------------------------------------------
     def run_task_params(self) -> dict:
@@ -187,12 +263,30 @@ class Lab:
         """Write ``runtask_params.json`` for ``aws ecs run-task --cli-input-json``."""
         return task_steps.write_run_task_params(path, self.run_task_params())
 
+    @_creates
     def run_task(self, path: str | Path = "runtask_params.json") -> str:
-        """Validate the parameter file, then start the task it describes; its ARN."""
+        """Validate the parameter file, then start the task it describes; its id."""
         params = task_steps.load_run_task_params(path)
-        arn = task_steps.run_task(self.client("ecs"), params)
+        arn = self._retry_iam(lambda: task_steps.run_task(self.client("ecs"), params))
         self._ids["task"] = arn
-        return arn
+        return arn.rsplit("/", 1)[-1]
+
+    def _retry_iam(self, call, timeout: float = 120):
+        """On AWS a new role takes a while to be usable ("unable to assume the
+        role"): retry that, and nothing else, for a bounded time."""
+        from botocore.exceptions import ClientError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return call()
+            except (ClientError, RuntimeError) as error:
+                text = str(error).lower()
+                if (self.session.is_local or "assume" not in text
+                        or time.monotonic() + 10 > deadline):
+                    raise
+                log.info("IAM role not usable yet, retrying in 10s: %s", error)
+                time.sleep(10)
 
     def wait_until_stopped(self, task_arn: str | None = None, timeout: float = 600,
                            progress: bool = True) -> dict:
@@ -218,6 +312,7 @@ class Lab:
                                      stream)
 
     # -- the service lab -------------------------------------------------------
+    @_creates
     def ensure_service_roles(self) -> pd.DataFrame:
         """The task roles, AmazonECSServiceRole, and the service-linked role.
 
@@ -229,8 +324,9 @@ class Lab:
                 for name in (TASK_ROLE, TASK_EXECUTION_ROLE, SERVICE_ROLE)]
         rows.append(iam_steps.ensure_service_linked_role(iam))
         self._ids.update({r["role"]: r["arn"] for r in rows})
-        return pd.DataFrame(rows)
+        return _masked(pd.DataFrame(rows))
 
+    @_creates
     def create_load_balancer_security_group(self) -> str:
         """``<prefix>_sg_alb``: HTTP on port 80 from anywhere."""
         group_id = network.ensure_security_group(
@@ -240,6 +336,7 @@ class Lab:
         self._ids["sg_alb"] = group_id
         return group_id
 
+    @_creates
     def create_service_security_group(self) -> str:
         """``<prefix>_sg_ecs`` admitting port 80 only from the load balancer group."""
         alb_group = self._ids.get("sg_alb") or self.create_load_balancer_security_group()
@@ -262,6 +359,7 @@ class Lab:
         ids["task_security_group"] = self.create_service_security_group()
         return ids
 
+    @_creates
     def create_load_balancer(self) -> dict:
         """The Application Load Balancer ``<prefix>-alb`` across both subnets."""
         subnets = [self._subnet(i) for i in range(len(self.spec.subnet_cidrs))]
@@ -270,27 +368,31 @@ class Lab:
             self._ids.get("sg_alb") or self.create_load_balancer_security_group(),
             self.spec.tags())
         self._ids["alb"] = balancer["LoadBalancerArn"]
-        return {"name": balancer["LoadBalancerName"],
-                "arn": balancer["LoadBalancerArn"], "dns": balancer["DNSName"],
+        return {"name": balancer["LoadBalancerName"], "dns": balancer["DNSName"],
                 "state": balancer["State"]["Code"]}
 
+    @_creates
     def create_target_group(self) -> str:
         """The ``ip`` target group ``<prefix>-tg``, health-checked on ``/``."""
         group = lb_steps.ensure_target_group(
             self.client("elbv2"), self.spec.target_group_name, self._vpc(),
             self.spec.container_port, self.spec.tags())
         self._ids["tg"] = group["TargetGroupArn"]
-        return group["TargetGroupArn"]
+        return group["TargetGroupName"]
 
+    @_creates
     def create_listener(self) -> str:
         """HTTP:80 on the load balancer, forwarding to the target group."""
-        balancer = self._ids.get("alb") or self.create_load_balancer()["arn"]
-        group = self._ids.get("tg") or self.create_target_group()
-        arn = lb_steps.ensure_listener(self.client("elbv2"), balancer, group,
-                                       self.spec.container_port)
+        if "alb" not in self._ids:
+            self.create_load_balancer()
+        if "tg" not in self._ids:
+            self.create_target_group()
+        arn = lb_steps.ensure_listener(self.client("elbv2"), self._ids["alb"],
+                                       self._ids["tg"], self.spec.container_port)
         self._ids["listener"] = arn
-        return arn
+        return f"HTTP:{self.spec.container_port}"
 
+    @_creates
     def register_service_task_definition(self) -> str:
         """The httpd task definition: Fargate, awsvpc, port 80, awslogs."""
         spec = self.spec
@@ -303,8 +405,9 @@ class Lab:
             spec.task_memory, self._role_arn(TASK_ROLE),
             self._role_arn(TASK_EXECUTION_ROLE), spec.tags())
         self._ids["service_task_definition"] = arn
-        return arn
+        return arn.rsplit("/", 1)[-1]
 
+    @_creates
     def create_service(self, desired_count: int | None = None) -> dict:
         """``<prefix>_ecs_service`` behind the load balancer (no role: see above)."""
         spec = self.spec
@@ -314,11 +417,16 @@ class Lab:
             spec.desired_count if desired_count is None else desired_count,
             [self._subnet(i) for i in range(len(spec.subnet_cidrs))],
             self._ids.get("sg") or self.create_service_security_group(),
-            self._ids.get("tg") or self.create_target_group(),
+            self._target_group_arn(),
             spec.service_container_name, spec.container_port, spec.tags())
         return {k: service.get(k) for k in ("serviceName", "status", "desiredCount",
                                              "runningCount", "pendingCount",
                                              "launchType")}
+
+    def _target_group_arn(self) -> str:
+        if "tg" not in self._ids:
+            self.create_target_group()
+        return self._ids["tg"]
 
     def service(self) -> dict:
         """The service as ECS describes it now."""
@@ -338,6 +446,7 @@ class Lab:
         return {k: service[k] for k in ("desiredCount", "runningCount",
                                         "pendingCount")}
 
+    @_creates
     def scale(self, desired_count: int) -> dict:
         """Change the service's desired count."""
         service = service_steps.scale(self.client("ecs"), self.spec.cluster_name,
@@ -351,8 +460,9 @@ class Lab:
             self.client("ecs"), self.spec.cluster_name, self.spec.service_name,
             desired_status))
 
+    @_creates
     def stop_one_task(self, reason: str = "stopped by hand in the service lab") -> str:
-        """Stop one running task of the service, as a failure would; its ARN."""
+        """Stop one running task of the service, as a failure would; its id."""
         tasks = service_steps.service_tasks(self.client("ecs"),
                                             self.spec.cluster_name,
                                             self.spec.service_name)
@@ -363,12 +473,12 @@ class Lab:
         self.client("ecs").stop_task(cluster=self.spec.cluster_name, task=arn,
                                      reason=reason)
         log.info("stopped task %s by hand", arn.rsplit("/", 1)[-1])
-        return arn
+        return arn.rsplit("/", 1)[-1]
 
     def targets(self) -> pd.DataFrame:
         """The target group's registered task IPs and their health."""
-        group = self._ids.get("tg") or self.create_target_group()
-        return pd.DataFrame(lb_steps.target_health(self.client("elbv2"), group),
+        return pd.DataFrame(lb_steps.target_health(self.client("elbv2"),
+                                                   self._target_group_arn()),
                             columns=["target", "port", "health", "reason"])
 
     def service_events(self, limit: int = 10) -> pd.DataFrame:
@@ -380,15 +490,42 @@ class Lab:
 
     # -- looking back ----------------------------------------------------------
     def inventory(self) -> pd.DataFrame:
-        """Every resource carrying this lab's tags: resource, name, id, state."""
-        return inventory.table(inventory.discover(self.session, self.spec))
+        """Every resource carrying this lab's tags: resource, name, id, state.
 
-    def teardown(self, keep_roles: bool = False) -> pd.DataFrame:
-        """Delete this lab's resources in dependency order; what remains (empty)."""
+        On AWS a last row says what the resources still cost per hour.
+        """
+        found = inventory.discover(self.session, self.spec)
+        table = inventory.table(found)
+        if not self.session.is_local and len(table):
+            hourly = cost.billing_now(found, self.spec, self.region)
+            total = hourly["per hour (USD)"].iloc[-1]
+            table.loc[len(table)] = ["still billing", "", "",
+                                     f"about ${total:.4f} per hour"]
+        return _masked(table)
+
+    def billing(self) -> pd.DataFrame:
+        """What the lab's resources that exist now cost per hour on AWS."""
+        return cost.billing_now(inventory.discover(self.session, self.spec),
+                                self.spec, self.region)
+
+    def teardown(self, confirm: str | None = None,
+                 keep_roles: bool = False) -> pd.DataFrame:
+        """Delete this lab's resources in dependency order; what remains (empty).
+
+        On AWS this is a dry run listing what would be deleted, until
+        ``confirm`` is the lab's prefix typed out.
+        """
+        if not self.session.is_local and confirm != self.prefix:
+            table = self.inventory()
+            table = table[table["resource"] != "still billing"].copy()
+            table["action"] = "would delete (dry run)"
+            log.info("teardown dry run: %d resource(s) would be deleted; pass "
+                     "confirm=%r to delete them", len(table), self.prefix)
+            return table
         timeout = 120 if self.session.is_local else 900
-        return teardown_steps.teardown(self.session, self.spec, timeout=timeout,
-                                       interval=self.poll_interval,
-                                       keep_roles=keep_roles)
+        return _masked(teardown_steps.teardown(
+            self.session, self.spec, timeout=timeout,
+            interval=self.poll_interval, keep_roles=keep_roles))
 
     def draw(self, which: str = "task", live: bool = True):
         """The lab's architecture as an SVG picture.

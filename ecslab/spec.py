@@ -62,6 +62,10 @@ def validate_prefix(prefix: object) -> str:
     if prefix[-1] in "-_":
         raise ValueError(f"prefix {prefix!r} ends with {prefix[-1]!r}: the load "
                          "balancer name derived from it must not end with a hyphen")
+    if re.search(r"[-_]{2}", prefix):
+        raise ValueError(f"prefix {prefix!r} has two separators in a row: the "
+                         "derived target group name would hold '--', which AWS "
+                         "refuses")
     if prefix.startswith("internal"):
         raise ValueError(f"prefix {prefix!r} starts with 'internal': a load balancer "
                          "name must not start with 'internal-'")

@@ -127,6 +127,7 @@ def test_malformed_file_runs_nothing(lab, tmp_path):
     ("lab-", "must not end with a hyphen"),
     ("internal-lab", "internal-"),
     ("9lab", "must start with a letter"),
+    ("my__lab", "two separators in a row"),
     (None, "must be a string"),
 ])
 def test_bad_prefix_is_refused_before_any_call(prefix, rule):

@@ -1,0 +1,41 @@
+"""Guards for a real AWS account: an allow list, and masking account ids.
+
+On the ``aws`` target nothing is created until the account is on the learner's
+allow list (``ECSLAB_ALLOWED_ACCOUNTS``, comma-separated, or ``Lab(...,
+allowed_accounts=[...])``) and the cost estimate has been shown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_ACCOUNT = re.compile(r"(?<!\d)(\d{8})(\d{4})(?!\d)")
+
+
+class GuardError(PermissionError):
+    """A real-account guard refused the step; the message says what to do."""
+
+
+def allowed_accounts(explicit: list[str] | None = None) -> set[str]:
+    if explicit is not None:
+        return {str(a).strip() for a in explicit if str(a).strip()}
+    raw = os.environ.get("ECSLAB_ALLOWED_ACCOUNTS", "")
+    return {a.strip() for a in raw.split(",") if a.strip()}
+
+
+def mask(text: str) -> str:
+    """Replace every 12-digit account id in ``text`` by ``********NNNN``.
+
+    Account ids are not secret, but handouts and shared notebooks hide them.
+    """
+    return _ACCOUNT.sub(lambda m: "********" + m.group(2), text)
+
+
+def check_allowed(account: str, allowed: set[str]) -> None:
+    if account not in allowed:
+        raise GuardError(
+            f"account {mask(account)} is not on the allow list: nothing was "
+            "created. Add it to ECSLAB_ALLOWED_ACCOUNTS (comma-separated) or pass "
+            "Lab(..., allowed_accounts=[...]) once you are sure this is the "
+            "account to use.")
