@@ -8,6 +8,340 @@ moto is pinned to an exact version in requirements.lock.
 from __future__ import annotations
 
 # --- Data plane: tasks, services, network interfaces, targets, logs ----------
+#
+# moto's models are plain objects whose attributes its serializer reads by the
+# snake_case form of the API member name (``stopped_at`` -> ``stoppedAt``), so
+# the data plane sets attributes and every later response shows them. moto is
+# imported inside the functions: this module is imported outside the emulator
+# process too, where moto's start-up cost is not wanted.
+
+# Attributes of moto's ecs Task that the data plane writes; each is the API
+# member of the same name in camelCase (API_Task).
+TASK_FIELDS = frozenset({
+    "last_status", "desired_status", "stopped_reason", "stop_code",
+    "created_at", "pull_started_at", "pull_stopped_at", "started_at",
+    "stopping_at", "stopped_at", "execution_stopped_at", "connectivity",
+    "connectivity_at", "health_status", "availability_zone", "cpu", "memory",
+    "version", "platform_version", "platform_family", "ephemeral_storage",
+})
+# Attributes of moto's ecs Container written by the data plane (API_Container).
+CONTAINER_FIELDS = frozenset({
+    "last_status", "exitCode", "reason", "health_status", "network_interfaces",
+    "runtime_id",
+})
+# Attributes of moto's ecs Service written by the data plane (API_Service).
+SERVICE_FIELDS = frozenset({
+    "running_count", "pending_count", "desired_count", "status", "events",
+    "deployments", "task_definition",
+})
+
+
+def default_account() -> str:
+    """The account moto serves when a request names none."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return DEFAULT_ACCOUNT_ID
+
+
+def resolve_task_definition(account: str, region: str, ref: str) -> str:
+    """The full ARN of a task definition given as family, family:revision or ARN."""
+    return ecs_backend(account, region).describe_task_definition(ref).arn
+
+
+def ecs_backend(account: str, region: str):
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[account][region]
+
+
+def ec2_backend(account: str, region: str):
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[account][region]
+
+
+def elbv2_backend(account: str, region: str):
+    from moto.elbv2.models import elbv2_backends
+
+    return elbv2_backends[account][region]
+
+
+def logs_backend(account: str, region: str):
+    from moto.logs.models import logs_backends
+
+    return logs_backends[account][region]
+
+
+def find_task(account: str, region: str, task_arn: str):
+    """moto's Task with ``task_arn``, or None."""
+    for tasks in ecs_backend(account, region).tasks.values():
+        if task_arn in tasks:
+            return tasks[task_arn]
+    return None
+
+
+def task_definition_of(task):
+    """The TaskDefinition a task was started from."""
+    backend = task._backend
+    return backend.describe_task_definition(task.task_definition_arn)
+
+
+def hold_task_status(task, status: str) -> None:
+    """Set ``lastStatus`` and stop moto advancing it on each DescribeTasks.
+
+    moto's Task is a ManagedState that steps one transition per describe call;
+    with no transitions left, the status is whatever the data plane sets.
+    """
+    task._transitions = []
+    task.status = status
+
+
+def set_task(task, **fields) -> None:
+    """Write data-plane attributes of a Task (names from ``TASK_FIELDS``)."""
+    unknown = set(fields) - TASK_FIELDS
+    if unknown:
+        raise KeyError(f"not a data-plane task field: {sorted(unknown)}")
+    for name, value in fields.items():
+        if name == "last_status":
+            task.status = value
+        else:
+            setattr(task, name, value)
+
+
+def set_container(container, **fields) -> None:
+    """Write data-plane attributes of a Container (names from ``CONTAINER_FIELDS``)."""
+    unknown = set(fields) - CONTAINER_FIELDS
+    if unknown:
+        raise KeyError(f"not a data-plane container field: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(container, name, value)
+
+
+def rebuild_containers(task) -> list:
+    """Give the task one Container per container definition, as AWS does.
+
+    moto builds a single Container from the first definition, with an ARN and
+    ``taskArn`` made from the task definition's ARN; AWS has one per definition,
+    ``containerArn`` under ``container/<cluster>/<task id>/`` and the task's ARN.
+    """
+    from moto.ecs.models import Container
+    from moto.moto_api._internal import mock_random
+
+    definition = task_definition_of(task)
+    arn_head = task.task_arn.split(":task/")[0]
+    containers = []
+    for spec in definition.container_definitions:
+        container = Container(definition)
+        container.container_arn = (f"{arn_head}:container/{task.cluster_name}/"
+                                   f"{task.id}/{mock_random.uuid4()}")
+        container.task_arn = task.task_arn
+        container.name = spec.get("name")
+        container.image = spec.get("image")
+        container.cpu = spec.get("cpu", 0)
+        container.memory = spec.get("memory")
+        container.environment = spec.get("environment")
+        container.command = spec.get("command")
+        container.exitCode = None
+        containers.append(container)
+    task.containers = containers
+    return containers
+
+
+def task_eni_attachment(task) -> dict | None:
+    """The task's ElasticNetworkInterface attachment (awsvpc), or None."""
+    for attachment in task.attachments:
+        if attachment.get("type") == "ElasticNetworkInterface":
+            return attachment
+    return None
+
+
+def attachment_detail(attachment: dict, name: str) -> str | None:
+    for detail in attachment.get("details", []):
+        if detail["name"] == name:
+            return detail["value"]
+    return None
+
+
+def set_attachment_status(task, status: str) -> None:
+    attachment = task_eni_attachment(task)
+    if attachment is not None:
+        attachment["status"] = status
+
+
+def subnet_of(account: str, region: str, subnet_id: str) -> dict:
+    """``{"cidr", "availability_zone", "vpc_id"}`` of a subnet."""
+    subnet = ec2_backend(account, region).get_subnet(subnet_id)
+    return {"cidr": subnet.cidr_block, "availability_zone": subnet.availability_zone,
+            "vpc_id": subnet.vpc_id}
+
+
+def place_task_eni(account: str, region: str, task, rng) -> str | None:
+    """Give the task's ENI a free private IP inside its subnet; that IP.
+
+    moto picks ``10.x.y.z`` whatever the subnet. AWS reserves the first four
+    addresses and the last one of every subnet
+    (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html).
+    Also labels the interface as ECS does: requester-managed, described by the
+    attachment ARN.
+    """
+    import ipaddress
+
+    attachment = task_eni_attachment(task)
+    if attachment is None:
+        return None
+    backend = ec2_backend(account, region)
+    eni = backend.get_network_interface(
+        attachment_detail(attachment, "networkInterfaceId"))
+    network = ipaddress.ip_network(eni.subnet.cidr_block)
+    used = {e.private_ip_address for e in backend.enis.values()
+            if e is not eni and e.subnet is not None
+            and e.subnet.id == eni.subnet.id}
+
+    first, last = int(network.network_address) + 4, int(network.broadcast_address) - 1
+    if last - first + 1 <= len(used):
+        raise RuntimeError(f"subnet {eni.subnet.id} has no free address")
+    while True:
+        ip = str(ipaddress.ip_address(rng.randint(first, last)))
+        if ip not in used:
+            break
+
+    dns = f"ip-{ip.replace('.', '-')}.{region}.compute.internal"
+    eni.private_ip_address = ip
+    eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": ip,
+                                 "PrivateDnsName": dns}]
+    eni.private_dns_name = dns
+    eni.requester_managed = True
+    eni.description = (f"arn:aws:ecs:{region}:{account}:attachment/"
+                       f"{attachment['id']}")
+    for detail in attachment["details"]:
+        if detail["name"] == "privateIPv4Address":
+            detail["value"] = ip
+        elif detail["name"] == "privateDnsName":
+            detail["value"] = dns
+    return ip
+
+
+def delete_task_eni(account: str, region: str, task) -> bool:
+    """Delete the task's ENI, as ECS does when the task stops; False if gone."""
+    from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
+
+    attachment = task_eni_attachment(task)
+    if attachment is None:
+        return False
+    eni_id = attachment_detail(attachment, "networkInterfaceId")
+    try:
+        ec2_backend(account, region).delete_network_interface(eni_id)
+    except InvalidNetworkInterfaceIdError:
+        return False
+    return True
+
+
+def find_task_in_cluster(account: str, region: str, cluster: str, ref: str):
+    """The task named by ARN or id in ``cluster`` (name or ARN), or None.
+
+    Raises moto's ClusterNotFoundException when the cluster does not exist.
+    """
+    backend = ecs_backend(account, region)
+    name = backend._get_cluster(cluster).name
+    task_id = ref.split("/")[-1]
+    for arn, task in backend.tasks.get(name, {}).items():
+        if arn == ref or arn.split("/")[-1] == task_id:
+            return task
+    return None
+
+
+def set_cluster_counts(account: str, region: str, cluster: str, running: int,
+                       pending: int, services: int) -> None:
+    """Write a cluster's task and service counts (API_Cluster)."""
+    found = ecs_backend(account, region).clusters.get(cluster)
+    if found is not None:
+        found.running_tasks_count = running
+        found.pending_tasks_count = pending
+        found.active_services_count = services
+
+
+def log_group_exists(account: str, region: str, name: str) -> bool:
+    return name in logs_backend(account, region).groups
+
+
+def create_log_group(account: str, region: str, name: str) -> None:
+    """Create a log group unless it exists (awslogs-create-group)."""
+    if not log_group_exists(account, region, name):
+        logs_backend(account, region).create_log_group(name, tags={})
+
+
+def write_log_events(account: str, region: str, group: str, stream: str,
+                     events: list[tuple[int, str]]) -> None:
+    """Append ``(timestamp_ms, message)`` events, creating the stream if needed."""
+    backend = logs_backend(account, region)
+    backend.ensure_log_stream(group, stream)
+    backend.put_log_events(group, stream, [
+        {"timestamp": ts, "message": message} for ts, message in events])
+
+
+def find_service(account: str, region: str, cluster: str, name: str):
+    """moto's Service ``name`` in ``cluster`` (by name), or None."""
+    return ecs_backend(account, region).services.get(f"{cluster}:{name}")
+
+
+def set_service(service, **fields) -> None:
+    """Write data-plane attributes of a Service (names from ``SERVICE_FIELDS``)."""
+    unknown = set(fields) - SERVICE_FIELDS
+    if unknown:
+        raise KeyError(f"not a data-plane service field: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(service, name, value)
+
+
+def run_service_tasks(account: str, region: str, service, count: int,
+                      started_by: str, task_definition: str) -> list:
+    """Start ``count`` tasks for a service, as its scheduler does on AWS."""
+    backend = ecs_backend(account, region)
+    launch_type = service.launch_type or "FARGATE"
+    return backend.run_task(
+        service.cluster_name, task_definition, count, overrides=None,
+        started_by=started_by, tags=None, launch_type=launch_type,
+        networking_configuration=service.network_configuration or None,
+        group=f"service:{service.name}",
+        platform_version=service.platform_version)
+
+
+def target_group_of(account: str, region: str, arn: str):
+    """moto's target group, or None."""
+    return elbv2_backend(account, region).target_groups.get(arn)
+
+
+def target_group_timing(target_group) -> dict:
+    """Seconds a new target takes to turn healthy, and to drain, on AWS.
+
+    A new target is healthy after ``HealthyThresholdCount`` passed checks,
+    ``HealthCheckIntervalSeconds`` apart; a deregistered one drains for
+    ``deregistration_delay.timeout_seconds``
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+    """
+    interval = float(target_group.health_check_interval_seconds or 30)
+    threshold = int(target_group.healthy_threshold_count or 5)
+    delay = float(target_group.attributes.get(
+        "deregistration_delay.timeout_seconds", 300))
+    return {"healthy_after": interval * threshold, "drain": delay,
+            "target_type": target_group.target_type}
+
+
+def register_target(account: str, region: str, arn: str, target_id: str,
+                    port: int) -> None:
+    elbv2_backend(account, region).register_targets(
+        arn, [{"Id": target_id, "Port": port}])
+
+
+def deregister_target(account: str, region: str, arn: str, target_id: str,
+                      port: int) -> None:
+    from moto.elbv2.exceptions import InvalidTargetError, TargetGroupNotFoundError
+
+    try:
+        elbv2_backend(account, region).deregister_targets(
+            arn, [{"Id": target_id, "Port": port}])
+    except (InvalidTargetError, TargetGroupNotFoundError):
+        pass  # already gone: the target group was deleted first
 
 
 # --- Guards: reads of current state for the dependency checks -----------------
