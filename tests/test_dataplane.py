@@ -1,0 +1,503 @@
+"""The simulated data plane, through boto3 against the running emulator (fast speed).
+
+Each test names the AWS page whose behaviour it checks. Names are unique per
+test: one emulator serves the whole run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ecslab.emulator import images
+
+HELLO = "public.ecr.aws/docker/library/hello-world:latest"
+HTTPD = "public.ecr.aws/docker/library/httpd:latest"
+LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING",
+             "STOPPING", "DEPROVISIONING", "STOPPED"]
+FAST = {"Delay": 0.2, "MaxAttempts": 100}
+
+
+def unique(stem: str) -> str:
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(check, timeout: float = 15.0, every: float = 0.05):
+    """Poll ``check`` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {check}")
+
+
+class Lab:
+    """A VPC with two public subnets, a security group, a cluster and a log group."""
+
+    def __init__(self, session, name: str):
+        self.ec2 = session.client("ec2")
+        self.ecs = session.client("ecs")
+        self.logs = session.client("logs")
+        self.elb = session.client("elbv2")
+        self.name = name
+
+        self.vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        self.ec2.modify_vpc_attribute(VpcId=self.vpc,
+                                      EnableDnsHostnames={"Value": True})
+        zones = [z["ZoneName"] for z in
+                 self.ec2.describe_availability_zones()["AvailabilityZones"]]
+        self.cidrs = ["10.0.1.0/24", "10.0.2.0/24"]
+        self.subnets = [self.ec2.create_subnet(
+            VpcId=self.vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
+            for cidr, zone in zip(self.cidrs, zones)]
+        self.sg = self.ec2.create_security_group(
+            GroupName=name, Description="ecslab test", VpcId=self.vpc)["GroupId"]
+        self.cluster = self.ecs.create_cluster(
+            clusterName=name)["cluster"]["clusterName"]
+        self.log_group = f"/ecslab/test/{name}"
+        self.logs.create_log_group(logGroupName=self.log_group)
+
+    @property
+    def network(self) -> dict:
+        return {"awsvpcConfiguration": {"subnets": self.subnets[:1],
+                                        "securityGroups": [self.sg],
+                                        "assignPublicIp": "ENABLED"}}
+
+    def task_definition(self, image: str, container: str = "app",
+                        log_group: str | None = None, port: int | None = None) -> str:
+        spec = {"name": container, "image": image, "memory": 512, "essential": True,
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": log_group or self.log_group,
+                    "awslogs-region": "ap-northeast-1",
+                    "awslogs-stream-prefix": "ecs"}}}
+        if port:
+            spec["portMappings"] = [{"containerPort": port, "protocol": "tcp"}]
+        return self.ecs.register_task_definition(
+            family=unique(self.name), networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+            containerDefinitions=[spec])["taskDefinition"]["taskDefinitionArn"]
+
+    def run(self, task_definition: str) -> dict:
+        return self.ecs.run_task(cluster=self.cluster, taskDefinition=task_definition,
+                                 launchType="FARGATE",
+                                 networkConfiguration=self.network)["tasks"][0]
+
+    def describe(self, arn: str) -> dict:
+        return self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]
+
+    def wait(self, waiter: str, arns: list[str]) -> None:
+        self.ecs.get_waiter(waiter).wait(cluster=self.cluster, tasks=arns,
+                                         WaiterConfig=FAST)
+
+    def load_balanced_target_group(self) -> str:
+        """An ALB, an ``ip`` target group behind its listener: as the service lab.
+
+        Health checks every 10 s, 5 to be healthy (50 s, 1 s at test speed);
+        deregistration delay 30 s (0.6 s at test speed).
+        """
+        short = self.name[-20:].strip("-")
+        lb = self.elb.create_load_balancer(
+            Name=f"{short}-alb", Subnets=self.subnets, SecurityGroups=[self.sg],
+            Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
+        group = self.elb.create_target_group(
+            Name=f"{short}-tg", Protocol="HTTP", Port=80, VpcId=self.vpc,
+            TargetType="ip", HealthCheckIntervalSeconds=10,
+            HealthyThresholdCount=5)["TargetGroups"][0]["TargetGroupArn"]
+        self.elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+        self.elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
+                                 DefaultActions=[{"Type": "forward",
+                                                  "TargetGroupArn": group}])
+        return group
+
+    def service(self, name: str, task_definition: str, count: int,
+                target_group: str | None = None) -> dict:
+        extra = {}
+        if target_group:
+            extra["loadBalancers"] = [{"targetGroupArn": target_group,
+                                       "containerName": "web", "containerPort": 80}]
+        return self.ecs.create_service(
+            cluster=self.cluster, serviceName=name, taskDefinition=task_definition,
+            desiredCount=count, launchType="FARGATE",
+            networkConfiguration=self.network, **extra)["service"]
+
+    def describe_service(self, name: str) -> dict:
+        return self.ecs.describe_services(cluster=self.cluster,
+                                          services=[name])["services"][0]
+
+    def stable(self, name: str) -> dict:
+        self.ecs.get_waiter("services_stable").wait(
+            cluster=self.cluster, services=[name], WaiterConfig=FAST)
+        return self.describe_service(name)
+
+    def service_tasks(self, name: str) -> list[str]:
+        return self.ecs.list_tasks(cluster=self.cluster,
+                                   serviceName=name)["taskArns"]
+
+    def log_messages(self, stream: str, group: str | None = None) -> list[str]:
+        events = self.logs.get_log_events(logGroupName=group or self.log_group,
+                                          logStreamName=stream,
+                                          startFromHead=True)["events"]
+        return [e["message"] for e in events]
+
+
+@pytest.fixture
+def lab(session, request):
+    return Lab(session, unique(request.node.name.replace("_", "-")[5:30]))
+
+
+def task_ip(task: dict) -> str:
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    return details["privateIPv4Address"]
+
+
+def task_eni(task: dict) -> str:
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    return details["networkInterfaceId"]
+
+
+# --- standalone tasks ---------------------------------------------------------------
+
+
+def test_hello_world_runs_to_completion_and_logs(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+
+    A run-to-completion container exits on its own: the task stops with exit
+    code 0, EssentialContainerExited, and its awslogs stream holds its output.
+    """
+    task = lab.run(lab.task_definition(HELLO, container="hello"))
+    assert task["lastStatus"] == "PROVISIONING"
+    assert task["desiredStatus"] == "RUNNING"
+
+    lab.wait("tasks_stopped", [task["taskArn"]])
+    stopped = lab.describe(task["taskArn"])
+
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["stoppedReason"] == "Essential container in task exited"
+    assert stopped["desiredStatus"] == "STOPPED"
+    container = stopped["containers"][0]
+    assert container["lastStatus"] == "STOPPED" and container["exitCode"] == 0
+
+    task_id = task["taskArn"].split("/")[-1]
+    messages = lab.log_messages(f"ecs/hello/{task_id}")
+    assert "no container ran on this machine" in messages[0]
+    assert "Hello from Docker!" in messages
+
+
+def test_task_status_advances_with_time_not_with_calls(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+
+    Statuses come in lifecycle order; many quick describes in a row do not move
+    a task on (moto alone advances one state per call).
+    """
+    arn = lab.run(lab.task_definition(HTTPD))["taskArn"]
+    burst = {lab.describe(arn)["lastStatus"] for _ in range(5)}
+    assert burst <= {"PROVISIONING", "PENDING"}
+
+    seen = []
+    for _ in range(400):
+        status = lab.describe(arn)["lastStatus"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == "RUNNING":
+            break
+        time.sleep(0.01)
+    assert seen[-1] == "RUNNING"
+    assert seen == sorted(seen, key=LIFECYCLE.index)
+    lab.ecs.stop_task(cluster=lab.cluster, task=arn)
+
+
+def test_server_runs_until_stopped_by_user(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html
+
+    httpd keeps running; StopTask sets desiredStatus STOPPED at once and the task
+    then stops with UserInitiated and "Task stopped by user".
+    """
+    arn = lab.run(lab.task_definition(HTTPD))["taskArn"]
+    lab.wait("tasks_running", [arn])
+    time.sleep(1.0)  # 50 realistic seconds: a server is still up
+    assert lab.describe(arn)["lastStatus"] == "RUNNING"
+
+    answer = lab.ecs.stop_task(cluster=lab.cluster, task=arn)["task"]
+    assert answer["desiredStatus"] == "STOPPED"
+    assert answer["lastStatus"] in ("RUNNING", "DEACTIVATING")
+
+    lab.wait("tasks_stopped", [arn])
+    task = lab.describe(arn)
+    assert task["stopCode"] == "UserInitiated"
+    assert task["stoppedReason"] == "Task stopped by user"
+    assert task["containers"][0]["exitCode"] == 0
+
+
+def test_timestamps_are_filled_in_order(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html"""
+    arn = lab.run(lab.task_definition(HTTPD))["taskArn"]
+    lab.wait("tasks_running", [arn])
+    running = lab.describe(arn)
+    assert "stoppedAt" not in running and "exitCode" not in running["containers"][0]
+
+    lab.ecs.stop_task(cluster=lab.cluster, task=arn, reason="done with it")
+    lab.wait("tasks_stopped", [arn])
+    task = lab.describe(arn)
+
+    order = ["createdAt", "pullStartedAt", "pullStoppedAt", "startedAt",
+             "stoppingAt", "executionStoppedAt", "stoppedAt"]
+    stamps = [task[key] for key in order]
+    assert stamps == sorted(stamps)
+    assert task["stoppedReason"] == "done with it"
+
+
+def test_eni_address_is_in_its_subnet_and_released_on_stop(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html
+
+    The task's interface takes an address from its subnet (not the first four
+    or the last) and is deleted once the task stops.
+    """
+    arn = lab.run(lab.task_definition(HTTPD))["taskArn"]
+    lab.wait("tasks_running", [arn])
+    task = lab.describe(arn)
+    ip = ipaddress.ip_address(task_ip(task))
+    subnet = ipaddress.ip_network(lab.cidrs[0])
+    assert ip in subnet and ip not in list(subnet)[:4] + [subnet.broadcast_address]
+    assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] \
+        == str(ip)
+
+    eni = task_eni(task)
+    found = lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])
+    assert found["NetworkInterfaces"][0]["PrivateIpAddress"] == str(ip)
+
+    lab.ecs.stop_task(cluster=lab.cluster, task=arn)
+    lab.wait("tasks_stopped", [arn])
+    with pytest.raises(ClientError) as error:
+        lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])
+    assert error.value.response["Error"]["Code"] == "InvalidNetworkInterfaceID.NotFound"
+
+
+def test_missing_log_group_fails_the_task(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
+
+    With no log group the awslogs driver cannot start: ResourceInitializationError,
+    stop code TaskFailedToStart, and no container ever ran.
+    """
+    arn = lab.run(lab.task_definition(HELLO, log_group="/ecslab/test/missing"))[
+        "taskArn"]
+    lab.wait("tasks_stopped", [arn])
+    task = lab.describe(arn)
+
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("ResourceInitializationError:")
+    assert "The specified log group does not exist" in task["stoppedReason"]
+    assert "startedAt" not in task
+    assert "exitCode" not in task["containers"][0]
+
+
+def test_list_tasks_filters_by_desired_status(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+
+    Without desiredStatus only tasks meant to run are listed.
+    """
+    stopped = lab.run(lab.task_definition(HELLO))["taskArn"]
+    running = lab.run(lab.task_definition(HTTPD))["taskArn"]
+    lab.wait("tasks_stopped", [stopped])
+
+    default = lab.ecs.list_tasks(cluster=lab.cluster)["taskArns"]
+    done = lab.ecs.list_tasks(cluster=lab.cluster, desiredStatus="STOPPED")["taskArns"]
+    assert default == [running]
+    assert done == [stopped]
+    lab.ecs.stop_task(cluster=lab.cluster, task=running)
+
+
+def test_stopping_an_unknown_task_is_refused(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html"""
+    with pytest.raises(ClientError) as error:
+        lab.ecs.stop_task(cluster=lab.cluster, task="0123456789abcdef0123456789abcdef")
+    assert error.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+# --- services -----------------------------------------------------------------------
+
+
+def test_service_reaches_steady_state_and_lists_its_tasks(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html
+
+    The scheduler starts the desired count (startedBy its deployment, group
+    service:<name>), writes AWS's events and reports a steady state, so the
+    services_stable waiter works; ListTasks(serviceName) lists those tasks only.
+    """
+    definition = lab.task_definition(HTTPD, container="web", port=80)
+    lab.run(definition)  # a standalone task in the same cluster, not the service's
+    name = unique("web")
+    created = lab.service(name, definition, 3)
+    assert created["runningCount"] == 0 and created["desiredCount"] == 3
+
+    service = lab.stable(name)
+    assert service["runningCount"] == 3 and service["pendingCount"] == 0
+    deployment = service["deployments"][0]
+    assert deployment["rolloutState"] == "COMPLETED"
+    assert deployment["runningCount"] == 3
+
+    arns = lab.service_tasks(name)
+    assert len(arns) == 3
+    tasks = lab.ecs.describe_tasks(cluster=lab.cluster, tasks=arns)["tasks"]
+    assert {t["startedBy"] for t in tasks} == {deployment["id"]}
+    assert {t["group"] for t in tasks} == {f"service:{name}"}
+    assert {t["lastStatus"] for t in tasks} == {"RUNNING"}
+
+    messages = wait_for(lambda: [e["message"] for e in
+                                 lab.describe_service(name)["events"]
+                                 if "steady state" in e["message"]] and
+                        [e["message"] for e in lab.describe_service(name)["events"]])
+    assert f"(service {name}) has reached a steady state." in messages
+    started = [m for m in messages if "has started 3 tasks:" in m]
+    assert started and all(a.split("/")[-1] in started[0] for a in arns)
+
+
+def test_service_replaces_a_stopped_task(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service_definition_parameters.html
+
+    A service keeps its desired count: a task stopped by hand is replaced.
+    """
+    name = unique("web")
+    lab.service(name, lab.task_definition(HTTPD, container="web", port=80), 3)
+    lab.stable(name)
+    before = set(lab.service_tasks(name))
+
+    victim = sorted(before)[0]
+    lab.ecs.stop_task(cluster=lab.cluster, task=victim)
+    lab.wait("tasks_stopped", [victim])
+
+    after = wait_for(lambda: (len(set(lab.service_tasks(name)) - before) == 1
+                              and set(lab.service_tasks(name))))
+    assert victim not in after and len(after) == 3
+    assert lab.stable(name)["runningCount"] == 3
+
+
+def test_service_scales_in_and_out(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html"""
+    name = unique("web")
+    lab.service(name, lab.task_definition(HTTPD, container="web", port=80), 3)
+    lab.stable(name)
+
+    lab.ecs.update_service(cluster=lab.cluster, service=name, desiredCount=1)
+    assert lab.stable(name)["runningCount"] == 1
+    assert len(lab.service_tasks(name)) == 1
+    stopped = lab.ecs.list_tasks(cluster=lab.cluster, serviceName=name,
+                                 desiredStatus="STOPPED")["taskArns"]
+    reasons = {t["stoppedReason"] for t in lab.ecs.describe_tasks(
+        cluster=lab.cluster, tasks=stopped)["tasks"]}
+    assert len(stopped) == 2
+    assert all(r.startswith("Scaling activity initiated by (deployment ecs-svc/")
+               for r in reasons)
+
+    answer = lab.ecs.update_service(cluster=lab.cluster, service=name,
+                                    desiredCount=5)["service"]
+    assert answer["runningCount"] == 1 and answer["desiredCount"] == 5
+    assert lab.stable(name)["runningCount"] == 5
+    assert len(lab.service_tasks(name)) == 5
+
+
+def test_service_registers_task_ips_as_healthy_targets(lab):
+    """https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
+
+    Each task's IP is registered on the container port; a target is ``initial``
+    until its health checks pass, then ``healthy``; a stopped task's target
+    drains before it goes.
+    """
+    group = lab.load_balanced_target_group()
+    name = unique("web")
+    lab.service(name, lab.task_definition(HTTPD, container="web", port=80), 2,
+                target_group=group)
+
+    def health():
+        return {(d["Target"]["Id"], d["Target"]["Port"]): d["TargetHealth"]["State"]
+                for d in lab.elb.describe_target_health(
+                    TargetGroupArn=group)["TargetHealthDescriptions"]}
+
+    first = wait_for(lambda: len(health()) == 2 and health())
+    assert set(first.values()) == {"initial"}
+    wait_for(lambda: set(health().values()) == {"healthy"})
+
+    tasks = lab.ecs.describe_tasks(cluster=lab.cluster,
+                                   tasks=lab.service_tasks(name))["tasks"]
+    assert set(health()) == {(task_ip(t), 80) for t in tasks}
+
+    victim = tasks[0]
+    lab.ecs.stop_task(cluster=lab.cluster, task=victim["taskArn"])
+    wait_for(lambda: health().get((task_ip(victim), 80)) == "draining")
+    wait_for(lambda: (task_ip(victim), 80) not in health())
+    messages = [e["message"] for e in lab.describe_service(name)["events"]]
+    assert any(f"registered 1 targets in (target-group {group})" in m
+               for m in messages)
+    assert any("has begun draining connections on 1 tasks." in m for m in messages)
+
+
+def test_deleting_a_service_drains_it(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html
+
+    After DeleteService the service is DRAINING while its tasks stop, then
+    INACTIVE.
+    """
+    name = unique("web")
+    lab.service(name, lab.task_definition(HTTPD, container="web", port=80), 2)
+    lab.stable(name)
+    arns = lab.service_tasks(name)
+
+    deleted = lab.ecs.delete_service(cluster=lab.cluster, service=name,
+                                     force=True)["service"]
+    assert deleted["status"] == "DRAINING"
+
+    lab.ecs.get_waiter("services_inactive").wait(
+        cluster=lab.cluster, services=[name], WaiterConfig=FAST)
+    stopped = lab.ecs.describe_tasks(cluster=lab.cluster, tasks=arns)["tasks"]
+    assert {t["lastStatus"] for t in stopped} == {"STOPPED"}
+    assert {t["stopCode"] for t in stopped} == {"ServiceSchedulerInitiated"}
+
+
+# --- image behaviours ---------------------------------------------------------------
+
+
+def test_custom_image_behaviour_through_the_control_path(lab, endpoint):
+    """The emulator's own control path (``POST /ecslab/images``): no AWS page."""
+    image = f"registry.example/{lab.name}/batch:1"
+    images.register_image(image.replace(":1", ":*"), images.ImageBehaviour(
+        kind="exits", exit_code=3, output=("crunching", "out of numbers")),
+        endpoint=endpoint)
+    with urllib.request.urlopen(endpoint + images.CONTROL_PATH) as response:
+        listed = json.loads(response.read())
+    assert listed[0]["pattern"] == image.replace(":1", ":*")
+
+    arn = lab.run(lab.task_definition(image, container="batch"))["taskArn"]
+    lab.wait("tasks_stopped", [arn])
+    task = lab.describe(arn)
+    assert task["containers"][0]["exitCode"] == 3
+    assert task["stopCode"] == "EssentialContainerExited"
+    assert "out of numbers" in lab.log_messages(f"ecs/batch/{arn.split('/')[-1]}")
+
+
+def test_control_path_refuses_a_bad_behaviour(endpoint):
+    request = urllib.request.Request(
+        endpoint + images.CONTROL_PATH, method="POST",
+        data=json.dumps({"pattern": "x:*", "behaviour": {"kind": "dances"}}).encode())
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)
+    assert error.value.code == 400
+    assert "kind must be one of" in error.value.read().decode()
+
+
+def test_image_registry_defaults():
+    assert images.behaviour_for(HELLO).exits
+    assert images.behaviour_for("hello-world").exit_code == 0
+    assert not images.behaviour_for(HTTPD).exits
+    assert images.behaviour_for("registry.example/never-heard-of:1") \
+        is images.UNKNOWN
+    with pytest.raises(ValueError, match="kind must be one of"):
+        images.ImageBehaviour(kind="sleeps")
