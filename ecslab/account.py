@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 
-_ACCOUNT = re.compile(r"(?<!\d)(\d{8})(\d{4})(?!\d)")
+# Twelve digits standing alone: not part of a longer number or of an id such as
+# igw-c3e745610600886a6.
+_ACCOUNT = re.compile(r"(?<![0-9A-Za-z])(\d{8})(\d{4})(?![0-9A-Za-z])")
 
 
 class GuardError(PermissionError):

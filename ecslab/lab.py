@@ -250,18 +250,24 @@ class Lab:
         return arn.rsplit("/", 1)[-1]
 
     # -- running a task --------------------------------------------------------
-    def run_task_params(self) -> dict:
+    def run_task_params(self, public_ip: bool = True) -> dict:
         """RunTask parameters built from the live resources."""
         return task_steps.run_task_params(
             cluster=self.spec.cluster_name,
             task_definition=self.spec.task_family,
             subnets=[self._subnet(0)],
             security_groups=[self._ids.get("sg") or self.create_security_group()],
-            tags=self.spec.tags())
+            tags=self.spec.tags(), public_ip=public_ip)
 
-    def write_run_task_params(self, path: str | Path = "runtask_params.json") -> Path:
-        """Write ``runtask_params.json`` for ``aws ecs run-task --cli-input-json``."""
-        return task_steps.write_run_task_params(path, self.run_task_params())
+    def write_run_task_params(self, path: str | Path = "runtask_params.json",
+                              public_ip: bool = True) -> Path:
+        """Write ``runtask_params.json`` for ``aws ecs run-task --cli-input-json``.
+
+        ``public_ip=False`` writes ``assignPublicIp: DISABLED``: on AWS, a task in
+        a public subnet without a public IP (and no NAT) cannot pull its image.
+        """
+        return task_steps.write_run_task_params(
+            path, self.run_task_params(public_ip=public_ip))
 
     @_creates
     def run_task(self, path: str | Path = "runtask_params.json") -> str:
@@ -487,6 +493,19 @@ class Lab:
     def load_balancer_url(self) -> str:
         """``http://<dns name>/``: where the service answers on AWS."""
         return f"http://{self.create_load_balancer()['dns']}/"
+
+    # -- images -----------------------------------------------------------------
+    @_creates
+    def create_ecr_repository(self) -> str:
+        """``<prefix>-image``, the lab's private ECR repository; its name.
+
+        ECR names must be lower case, so the name is derived (``derived_names``).
+        """
+        from . import ecr
+
+        repo = ecr.ensure_repository(self.session, self.spec)
+        self._ids["ecr"] = repo["repositoryUri"]
+        return repo["repositoryName"]
 
     # -- looking back ----------------------------------------------------------
     def inventory(self) -> pd.DataFrame:

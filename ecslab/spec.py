@@ -60,13 +60,14 @@ def validate_prefix(prefix: object) -> str:
         raise ValueError(f"prefix {prefix!r} must start with a letter and use only "
                          "a-z, 0-9, '-' and '_'")
     if prefix[-1] in "-_":
-        raise ValueError(f"prefix {prefix!r} ends with {prefix[-1]!r}: the load "
-                         "balancer name derived from it must not end with a hyphen")
+        raise ValueError(f"prefix {prefix!r} ends with {prefix[-1]!r}: the derived "
+                         f"target group name '{prefix.replace('_', '-')}-tg' would "
+                         "hold '--', which AWS refuses")
     if re.search(r"[-_]{2}", prefix):
         raise ValueError(f"prefix {prefix!r} has two separators in a row: the "
                          "derived target group name would hold '--', which AWS "
                          "refuses")
-    if prefix.startswith("internal"):
+    if prefix == "internal" or prefix.replace("_", "-").startswith("internal-"):
         raise ValueError(f"prefix {prefix!r} starts with 'internal': a load balancer "
                          "name must not start with 'internal-'")
     if len(prefix) > MAX_PREFIX:

@@ -102,6 +102,8 @@ def test_mask_leaves_other_numbers():
     assert mask("arn:aws:iam::123456789012:role/x") == "arn:aws:iam::********9012:role/x"
     assert mask("port 8080, 1234567890123 digits") == \
         "port 8080, 1234567890123 digits"
+    assert mask("igw-c3e745610600886a6 and 123456789012") == \
+        "igw-c3e745610600886a6 and ********9012"
 
 
 def test_iam_propagation_is_retried_on_aws_only(aws_session, tmp_path, monkeypatch):

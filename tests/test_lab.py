@@ -124,7 +124,7 @@ def test_malformed_file_runs_nothing(lab, tmp_path):
     ("a/b", "path character"),
     ("MyLab", "upper case"),
     ("x" * 29, "at most 28"),
-    ("lab-", "must not end with a hyphen"),
+    ("lab-", "would hold '--'"),
     ("internal-lab", "internal-"),
     ("9lab", "must start with a letter"),
     ("my__lab", "two separators in a row"),
@@ -134,6 +134,14 @@ def test_bad_prefix_is_refused_before_any_call(prefix, rule):
     # No session is passed: the check must fire before one is even made.
     with pytest.raises(ValueError, match=rule):
         Lab(prefix, target="aws")
+
+
+def test_internal_is_refused_only_where_aws_refuses_it():
+    assert LabSpec("internals").load_balancer_name == "internals-alb"
+    with pytest.raises(ValueError, match="internal-"):
+        LabSpec("internal")
+    with pytest.raises(ValueError, match="internal-"):
+        LabSpec("internal_lab")
 
 
 def test_longest_legal_prefix_derives_legal_names():
