@@ -1,0 +1,56 @@
+"""Every notebook, run with sentinel credentials in its environment, shows none of
+them, and no 12-digit account id, in any output (issue: secrets stay secret).
+
+Local mode ignores the credentials (dummy ones go to the emulator), and every
+table and message the library shows masks account ids.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+SENTINELS = {
+    "AWS_ACCESS_KEY_ID": "AKIASENTINEL7Q3XK2ZD",
+    "AWS_SECRET_ACCESS_KEY": "sentinel/secret/Zq8wLp2Vn5Rt7Yx1Bc4Df6Gh9Jk",
+    "AWS_SESSION_TOKEN": "sentinel-session-token-Mv3Ns8Qw1Er6",
+}
+ACCOUNT_ID = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
+
+
+def _texts(notebook) -> list[tuple[int, str]]:
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            found.append((index, json.dumps(output)))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_hold_no_credentials_or_account_ids(path, endpoint, monkeypatch,
+                                                    tmp_path):
+    for key, value in SENTINELS.items():
+        monkeypatch.setenv(key, value)
+    notebook = nbformat.read(path, as_version=4)
+    # Run a copy beside the original so relative paths (image/, files) resolve,
+    # without touching the committed notebook.
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+
+    outputs = _texts(notebook)
+    assert outputs, f"{path.name} produced no output at all"
+    for index, text in outputs:
+        for key, value in SENTINELS.items():
+            assert value not in text, f"{path.name} cell {index} shows {key}"
+        match = ACCOUNT_ID.search(text)
+        assert match is None, \
+            f"{path.name} cell {index} shows an account id: ...{text[max(0, match.start() - 60):match.end() + 20]}..."
