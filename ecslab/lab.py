@@ -88,7 +88,13 @@ class Lab:
         return self.session.region
 
     def client(self, service: str):
+        """A plain boto3 client for this target (no preflight: the course uses it
+        to show AWS's own answer to a mistake)."""
         return self.session.client(service)
+
+    def _aws(self, service: str):
+        # The lab's own steps check each request against ecslab.rules first.
+        return self.session.client(service, preflight=True)
 
     def __repr__(self) -> str:
         return f"Lab(prefix={self.prefix!r}, target={self.target!r}, " \
@@ -148,7 +154,7 @@ class Lab:
 
         Returns a table saying, per role, whether it was found or created.
         """
-        iam = self.client("iam")
+        iam = self._aws("iam")
         rows = [iam_steps.ensure_role(iam, name, self.spec.tags())
                 for name in (TASK_ROLE, TASK_EXECUTION_ROLE)]
         self._ids.update({r["role"]: r["arn"] for r in rows})
@@ -163,7 +169,7 @@ class Lab:
     @_creates
     def create_vpc(self) -> str:
         """``<prefix>_vpc`` with DNS support and DNS hostnames on."""
-        vpc_id = network.ensure_vpc(self.client("ec2"), self.spec.vpc_name,
+        vpc_id = network.ensure_vpc(self._aws("ec2"), self.spec.vpc_name,
                                     self.spec.vpc_cidr, self.spec.tags())
         self._ids["vpc"] = vpc_id
         return vpc_id
@@ -174,10 +180,10 @@ class Lab:
     @_creates
     def create_subnet(self, index: int = 0) -> str:
         """Public subnet number ``index`` (0: ``<prefix>_public_subnet``)."""
-        zones = network.availability_zones(self.client("ec2"),
+        zones = network.availability_zones(self._aws("ec2"),
                                            len(self.spec.subnet_cidrs))
         subnet_id = network.ensure_subnet(
-            self.client("ec2"), self._vpc(), self.spec.subnet_names()[index],
+            self._aws("ec2"), self._vpc(), self.spec.subnet_names()[index],
             self.spec.subnet_cidrs[index], zones[index], self.spec.tags())
         self._ids[f"subnet{index}"] = subnet_id
         return subnet_id
@@ -188,7 +194,7 @@ class Lab:
     @_creates
     def create_internet_gateway(self) -> str:
         igw_id = network.ensure_internet_gateway(
-            self.client("ec2"), self._vpc(), self.spec.internet_gateway_name,
+            self._aws("ec2"), self._vpc(), self.spec.internet_gateway_name,
             self.spec.tags())
         self._ids["igw"] = igw_id
         return igw_id
@@ -198,7 +204,7 @@ class Lab:
         """Route 0.0.0.0/0 to the gateway; associate the first ``subnets`` subnets."""
         igw_id = self._ids.get("igw") or self.create_internet_gateway()
         table_id = network.ensure_route_table(
-            self.client("ec2"), self._vpc(), igw_id,
+            self._aws("ec2"), self._vpc(), igw_id,
             [self._subnet(i) for i in range(subnets)],
             self.spec.route_table_name, self.spec.tags())
         self._ids["route_table"] = table_id
@@ -208,7 +214,7 @@ class Lab:
     def create_security_group(self) -> str:
         """``<prefix>_sg_ecs``: no inbound rule (the task only calls out)."""
         group_id = network.ensure_security_group(
-            self.client("ec2"), self._vpc(), self.spec.security_group_name,
+            self._aws("ec2"), self._vpc(), self.spec.security_group_name,
             "ecslab: ECS tasks", self.spec.tags())
         self._ids["sg"] = group_id
         return group_id
@@ -224,7 +230,7 @@ class Lab:
     @_creates
     def create_cluster(self) -> str:
         """``<prefix>_ecs_cluster`` with Container Insights on."""
-        arn = cluster_steps.ensure_cluster(self.client("ecs"), self.spec.cluster_name,
+        arn = cluster_steps.ensure_cluster(self._aws("ecs"), self.spec.cluster_name,
                                            self.spec.tags())
         self._ids["cluster"] = arn
         return self.spec.cluster_name
@@ -232,7 +238,7 @@ class Lab:
     @_creates
     def create_log_group(self) -> str:
         """``<prefix>_esc_task_log_group``, where awslogs writes the task's output."""
-        return log_steps.ensure_log_group(self.client("logs"),
+        return log_steps.ensure_log_group(self._aws("logs"),
                                           self.spec.log_group_name, self.spec.tags())
 
     @_creates
@@ -243,7 +249,7 @@ class Lab:
             spec.task_container_name, spec.task_image, int(spec.task_memory),
             spec.log_group_name, self.region, spec.log_stream_prefix)
         arn = task_steps.ensure_task_definition(
-            self.client("ecs"), spec.task_family, container, spec.task_cpu,
+            self._aws("ecs"), spec.task_family, container, spec.task_cpu,
             spec.task_memory, self._role_arn(TASK_ROLE),
             self._role_arn(TASK_EXECUTION_ROLE), spec.tags())
         self._ids["task_definition"] = arn
@@ -273,7 +279,7 @@ class Lab:
     def run_task(self, path: str | Path = "runtask_params.json") -> str:
         """Validate the parameter file, then start the task it describes; its id."""
         params = task_steps.load_run_task_params(path)
-        arn = self._retry_iam(lambda: task_steps.run_task(self.client("ecs"), params))
+        arn = self._retry_iam(lambda: task_steps.run_task(self._aws("ecs"), params))
         self._ids["task"] = arn
         return arn.rsplit("/", 1)[-1]
 
@@ -299,14 +305,14 @@ class Lab:
         """Follow the task to STOPPED (bounded by ``timeout``); its summary."""
         arn = task_arn or self._ids["task"]
         task = task_steps.wait_for_status(
-            self.client("ecs"), self.spec.cluster_name, arn, "STOPPED",
+            self._aws("ecs"), self.spec.cluster_name, arn, "STOPPED",
             timeout=timeout, interval=self.poll_interval, progress=progress)
         return task_steps.summarize(task)
 
     def describe_task(self, task_arn: str | None = None) -> dict:
         arn = task_arn or self._ids["task"]
         return task_steps.summarize(task_steps.describe_task(
-            self.client("ecs"), self.spec.cluster_name, arn))
+            self._aws("ecs"), self.spec.cluster_name, arn))
 
     def task_logs(self, task_arn: str | None = None) -> pd.DataFrame:
         """The task's log events from its awslogs stream."""
@@ -314,7 +320,7 @@ class Lab:
         stream = log_steps.stream_name(self.spec.log_stream_prefix,
                                        self.spec.task_container_name,
                                        arn.rsplit("/", 1)[-1])
-        return log_steps.read_events(self.client("logs"), self.spec.log_group_name,
+        return log_steps.read_events(self._aws("logs"), self.spec.log_group_name,
                                      stream)
 
     # -- the service lab -------------------------------------------------------
@@ -325,7 +331,7 @@ class Lab:
         An awsvpc service is never given a role: ECS acts through the
         service-linked role AWSServiceRoleForECS, which this makes sure exists.
         """
-        iam = self.client("iam")
+        iam = self._aws("iam")
         rows = [iam_steps.ensure_role(iam, name, self.spec.tags())
                 for name in (TASK_ROLE, TASK_EXECUTION_ROLE, SERVICE_ROLE)]
         rows.append(iam_steps.ensure_service_linked_role(iam))
@@ -336,7 +342,7 @@ class Lab:
     def create_load_balancer_security_group(self) -> str:
         """``<prefix>_sg_alb``: HTTP on port 80 from anywhere."""
         group_id = network.ensure_security_group(
-            self.client("ec2"), self._vpc(), self.spec.lb_security_group_name,
+            self._aws("ec2"), self._vpc(), self.spec.lb_security_group_name,
             "ecslab: load balancer", self.spec.tags(),
             ingress=[network.http_from_anywhere(self.spec.container_port)])
         self._ids["sg_alb"] = group_id
@@ -347,7 +353,7 @@ class Lab:
         """``<prefix>_sg_ecs`` admitting port 80 only from the load balancer group."""
         alb_group = self._ids.get("sg_alb") or self.create_load_balancer_security_group()
         group_id = network.ensure_security_group(
-            self.client("ec2"), self._vpc(), self.spec.security_group_name,
+            self._aws("ec2"), self._vpc(), self.spec.security_group_name,
             "ecslab: ECS tasks", self.spec.tags(),
             ingress=[network.http_from_group(alb_group, self.spec.container_port)])
         self._ids["sg"] = group_id
@@ -370,7 +376,7 @@ class Lab:
         """The Application Load Balancer ``<prefix>-alb`` across both subnets."""
         subnets = [self._subnet(i) for i in range(len(self.spec.subnet_cidrs))]
         balancer = lb_steps.ensure_load_balancer(
-            self.client("elbv2"), self.spec.load_balancer_name, subnets,
+            self._aws("elbv2"), self.spec.load_balancer_name, subnets,
             self._ids.get("sg_alb") or self.create_load_balancer_security_group(),
             self.spec.tags())
         self._ids["alb"] = balancer["LoadBalancerArn"]
@@ -381,7 +387,7 @@ class Lab:
     def create_target_group(self) -> str:
         """The ``ip`` target group ``<prefix>-tg``, health-checked on ``/``."""
         group = lb_steps.ensure_target_group(
-            self.client("elbv2"), self.spec.target_group_name, self._vpc(),
+            self._aws("elbv2"), self.spec.target_group_name, self._vpc(),
             self.spec.container_port, self.spec.tags())
         self._ids["tg"] = group["TargetGroupArn"]
         return group["TargetGroupName"]
@@ -393,7 +399,7 @@ class Lab:
             self.create_load_balancer()
         if "tg" not in self._ids:
             self.create_target_group()
-        arn = lb_steps.ensure_listener(self.client("elbv2"), self._ids["alb"],
+        arn = lb_steps.ensure_listener(self._aws("elbv2"), self._ids["alb"],
                                        self._ids["tg"], self.spec.container_port)
         self._ids["listener"] = arn
         return f"HTTP:{self.spec.container_port}"
@@ -407,7 +413,7 @@ class Lab:
             spec.log_group_name, self.region, spec.log_stream_prefix,
             port=spec.container_port)
         arn = task_steps.ensure_task_definition(
-            self.client("ecs"), spec.service_family, container, spec.task_cpu,
+            self._aws("ecs"), spec.service_family, container, spec.task_cpu,
             spec.task_memory, self._role_arn(TASK_ROLE),
             self._role_arn(TASK_EXECUTION_ROLE), spec.tags())
         self._ids["service_task_definition"] = arn
@@ -418,7 +424,7 @@ class Lab:
         """``<prefix>_ecs_service`` behind the load balancer (no role: see above)."""
         spec = self.spec
         service = service_steps.ensure_service(
-            self.client("ecs"), spec.cluster_name, spec.service_name,
+            self._aws("ecs"), spec.cluster_name, spec.service_name,
             spec.service_family,
             spec.desired_count if desired_count is None else desired_count,
             [self._subnet(i) for i in range(len(spec.subnet_cidrs))],
@@ -436,7 +442,7 @@ class Lab:
 
     def service(self) -> dict:
         """The service as ECS describes it now."""
-        found = service_steps.find_service(self.client("ecs"), self.spec.cluster_name,
+        found = service_steps.find_service(self._aws("ecs"), self.spec.cluster_name,
                                            self.spec.service_name)
         if found is None:
             raise LookupError(f"service {self.spec.service_name} does not exist")
@@ -447,7 +453,7 @@ class Lab:
         if timeout is None:
             timeout = 120 if self.session.is_local else 900
         service = service_steps.wait_until_stable(
-            self.client("ecs"), self.spec.cluster_name, self.spec.service_name,
+            self._aws("ecs"), self.spec.cluster_name, self.spec.service_name,
             timeout, self.poll_interval, on_poll)
         return {k: service[k] for k in ("desiredCount", "runningCount",
                                         "pendingCount")}
@@ -455,7 +461,7 @@ class Lab:
     @_creates
     def scale(self, desired_count: int) -> dict:
         """Change the service's desired count."""
-        service = service_steps.scale(self.client("ecs"), self.spec.cluster_name,
+        service = service_steps.scale(self._aws("ecs"), self.spec.cluster_name,
                                       self.spec.service_name, desired_count)
         return {k: service[k] for k in ("desiredCount", "runningCount",
                                         "pendingCount")}
@@ -463,27 +469,27 @@ class Lab:
     def service_tasks(self, desired_status: str = "RUNNING") -> pd.DataFrame:
         """The service's tasks (by desired status) as a table."""
         return service_steps.task_table(service_steps.service_tasks(
-            self.client("ecs"), self.spec.cluster_name, self.spec.service_name,
+            self._aws("ecs"), self.spec.cluster_name, self.spec.service_name,
             desired_status))
 
     @_creates
     def stop_one_task(self, reason: str = "stopped by hand in the service lab") -> str:
         """Stop one running task of the service, as a failure would; its id."""
-        tasks = service_steps.service_tasks(self.client("ecs"),
+        tasks = service_steps.service_tasks(self._aws("ecs"),
                                             self.spec.cluster_name,
                                             self.spec.service_name)
         running = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
         if not running:
             raise RuntimeError("the service has no RUNNING task to stop")
         arn = running[0]["taskArn"]
-        self.client("ecs").stop_task(cluster=self.spec.cluster_name, task=arn,
+        self._aws("ecs").stop_task(cluster=self.spec.cluster_name, task=arn,
                                      reason=reason)
         log.info("stopped task %s by hand", arn.rsplit("/", 1)[-1])
         return arn.rsplit("/", 1)[-1]
 
     def targets(self) -> pd.DataFrame:
         """The target group's registered task IPs and their health."""
-        return pd.DataFrame(lb_steps.target_health(self.client("elbv2"),
+        return pd.DataFrame(lb_steps.target_health(self._aws("elbv2"),
                                                    self._target_group_arn()),
                             columns=["target", "port", "health", "reason"])
 

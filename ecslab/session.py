@@ -8,6 +8,7 @@ chain, and is only ever chosen explicitly.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -77,17 +78,27 @@ class Session:
     def is_local(self) -> bool:
         return self.target == "local"
 
-    def client(self, service: str):
-        """A cached boto3 client with standard retries, for this target."""
-        if service not in self._clients:
+    def client(self, service: str, preflight: bool = False):
+        """A cached boto3 client with standard retries, for this target.
+
+        With ``preflight`` every request first passes ``ecslab.rules``: a request
+        AWS would refuse raises ``PreflightError`` before anything is sent, on
+        either target. The lab's own steps use such clients.
+        """
+        key = f"{service}+preflight" if preflight else service
+        if key not in self._clients:
             config = Config(region_name=self.region,
                             retries={"mode": "standard", "max_attempts": 5})
             client = self._boto.client(service, endpoint_url=self.endpoint_url,
                                        config=config)
             if self.account:
                 client.meta.events.register("before-sign", self._add_account)
-            self._clients[service] = client
-        return self._clients[service]
+            if preflight:
+                client.meta.events.register_first(
+                    "before-parameter-build",
+                    functools.partial(_preflight, service))
+            self._clients[key] = client
+        return self._clients[key]
 
     def _add_account(self, request, **kwargs) -> None:
         request.headers["x-moto-account-id"] = self.account
@@ -124,6 +135,12 @@ class Session:
     def __repr__(self) -> str:
         where = self.endpoint_url if self.is_local else "AWS"
         return f"Session(target={self.target!r}, region={self.region!r}, at {where})"
+
+
+def _preflight(service: str, params: dict, model, **kwargs) -> None:
+    from . import rules
+
+    rules.preflight(service, model.name, params)
 
 
 def _isolated_botocore_session():

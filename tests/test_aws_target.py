@@ -109,7 +109,7 @@ def test_mask_leaves_other_numbers():
 def test_iam_propagation_is_retried_on_aws_only(aws_session, tmp_path, monkeypatch):
     lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
     monkeypatch.setattr("ecslab.lab.time.sleep", lambda seconds: None)
-    ecs = aws_session.client("ecs")
+    ecs = aws_session.client("ecs", preflight=True)
     params = {"cluster": "c", "taskDefinition": "t"}
     path = tmp_path / "runtask_params.json"
     path.write_text('{"cluster": "c", "taskDefinition": "t"}')
@@ -129,7 +129,7 @@ def test_iam_propagation_is_retried_on_aws_only(aws_session, tmp_path, monkeypat
 def test_other_errors_are_not_retried(aws_session, tmp_path):
     lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
     lab.cost_estimate()
-    ecs = aws_session.client("ecs")
+    ecs = aws_session.client("ecs", preflight=True)
     path = tmp_path / "runtask_params.json"
     path.write_text('{"cluster": "c", "taskDefinition": "t"}')
     with Stubber(ecs) as stub:

@@ -210,3 +210,33 @@ def test_library_never_prints(lab, capsys):
     lab.teardown()
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_preflight_refuses_a_bad_size_before_sending(session):
+    from ecslab.rules import PreflightError
+
+    lab = Lab(_prefix(), session=session, task_memory="4096")
+    lab.ensure_task_roles()
+    # 256 CPU allows 512, 1024 or 2048 MiB on Fargate.
+    with pytest.raises(PreflightError, match="memory") as caught:
+        lab.register_task_definition()
+    assert caught.value.doc_url.startswith("https://docs.aws.amazon.com/")
+    ecs = session.client("ecs")
+    assert ecs.list_task_definitions(familyPrefix=lab.spec.task_family)[
+        "taskDefinitionArns"] == []
+    lab.teardown()
+
+
+def test_preflight_runs_on_the_aws_target_without_sending(monkeypatch):
+    from ecslab.rules import PreflightError
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASENTINELSENTINEL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sentinel")
+    # Nothing listens on port 9: a request that were sent would fail to connect.
+    aws = Session(target="aws", endpoint_url="http://127.0.0.1:9")
+    ecs = aws.client("ecs", preflight=True)
+    with pytest.raises(PreflightError, match="awsvpc"):
+        ecs.register_task_definition(
+            family="pf", requiresCompatibilities=["FARGATE"],
+            networkMode="bridge", cpu="256", memory="512",
+            containerDefinitions=[{"name": "c", "image": "i"}])
