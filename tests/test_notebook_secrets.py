@@ -1,8 +1,10 @@
 """Every notebook, run with sentinel credentials in its environment, shows none of
-them, and no 12-digit account id, in any output (issue: secrets stay secret).
+them, and no 12-digit account id, in any output; and its cleanup leaves nothing
+of its lab behind.
 
 Local mode ignores the credentials (dummy ones go to the emulator), and every
-table and message the library shows masks account ids.
+table and message the library shows masks account ids. nbval runs the same
+notebooks again afterwards on the same emulator, so each lab runs twice in a row.
 """
 
 from __future__ import annotations
@@ -34,9 +36,17 @@ def _texts(notebook) -> list[tuple[int, str]]:
     return found
 
 
+def _prefix(notebook) -> str | None:
+    for cell in notebook.cells:
+        match = re.search(r'^PREFIX = "([a-z0-9_-]+)"', cell.source, re.MULTILINE)
+        if match:
+            return match.group(1)
+    return None
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_outputs_hold_no_credentials_or_account_ids(path, endpoint, monkeypatch,
-                                                    tmp_path):
+def test_outputs_hold_no_credentials_or_account_ids(path, endpoint, session,
+                                                    monkeypatch):
     for key, value in SENTINELS.items():
         monkeypatch.setenv(key, value)
     notebook = nbformat.read(path, as_version=4)
@@ -45,6 +55,13 @@ def test_outputs_hold_no_credentials_or_account_ids(path, endpoint, monkeypatch,
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+
+    prefix = _prefix(notebook)
+    if prefix is not None:
+        from ecslab import Lab
+
+        left = Lab(prefix, session=session).inventory()
+        assert left.empty, f"{path.name} left {list(left['resource'])} behind"
 
     outputs = _texts(notebook)
     assert outputs, f"{path.name} produced no output at all"
