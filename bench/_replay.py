@@ -18,23 +18,40 @@ SERVICES = ("iam", "ec2", "ecs", "logs", "elbv2", "ecr", "sts")
 
 
 class Recorder:
-    """Every call made through ``session``'s clients, in order."""
+    """Every call made through ``session``'s clients, in order.
+
+    The session may hand out more than one client per service (the lab's steps
+    use clients with a preflight check); every client it makes is hooked.
+    """
 
     def __init__(self, session):
         self.calls: list[dict] = []
-        for name in SERVICES:
-            events = session.client(name).meta.events
-            events.register("before-parameter-build", self._before)
-            events.register("after-call", self._after)
+        self._hooked: set[int] = set()
+        make = session.client
 
-    def _before(self, params, model, **kwargs):
-        self.calls.append({"service": model.service_model.service_name,
-                           "operation": model.name, "params": copy.deepcopy(params),
-                           "answer": None, "error": None})
+        def client(*args, **kwargs):
+            made = make(*args, **kwargs)
+            if id(made) not in self._hooked:
+                self._hooked.add(id(made))
+                made.meta.events.register("before-parameter-build", self._before)
+                made.meta.events.register("after-call", self._after)
+            return made
 
-    def _after(self, http_response, parsed, model, **kwargs):
-        # Calls are sequential on one session, so the answer belongs to the last.
-        call = self.calls[-1]
+        session.client = client
+
+    def _before(self, params, model, context, **kwargs):
+        call = {"service": model.service_model.service_name,
+                "operation": model.name, "params": copy.deepcopy(params),
+                "answer": None, "error": None}
+        self.calls.append(call)
+        # The request's context travels to after-call: the answer finds its call
+        # even when another call was made in between.
+        context["bench_call"] = call
+
+    def _after(self, http_response, parsed, model, context, **kwargs):
+        call = context.get("bench_call")
+        if call is None:
+            return
         if http_response.status_code >= 300:
             call["error"] = parsed.get("Error", {}).get("Code", "error")
         else:

@@ -99,7 +99,8 @@ def table(result: dict) -> str:
     replay = m["replay"]
     rows.append(("3. same calls replayed, plain moto", _s(replay["plain"]["median"]),
                  f"{_range(replay['plain'])}; lab / replay = "
-                 f"{replay['ratio_lab_to_plain']}×"))
+                 f"{replay['ratio_lab_to_plain']}×; failed only here: "
+                 + (", ".join(replay["plain"]["surprises"]) or "none")))
     rows.append(("3. same calls replayed, fidelity layer",
                  _s(replay["fidelity"]["median"]),
                  f"{_range(replay['fidelity'])}; fidelity / plain = "
