@@ -59,6 +59,16 @@ class Lab:
         self.subnets = [self.ec2.create_subnet(
             VpcId=self.vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
             for cidr, zone in zip(self.cidrs, zones)]
+        # A route to the internet, so tasks with a public IP can pull images.
+        self.igw = self.ec2.create_internet_gateway()["InternetGateway"][
+            "InternetGatewayId"]
+        self.ec2.attach_internet_gateway(InternetGatewayId=self.igw, VpcId=self.vpc)
+        self.main_table = self.ec2.describe_route_tables(Filters=[
+            {"Name": "vpc-id", "Values": [self.vpc]},
+            {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0][
+            "RouteTableId"]
+        self.ec2.create_route(RouteTableId=self.main_table,
+                              DestinationCidrBlock="0.0.0.0/0", GatewayId=self.igw)
         self.sg = self.ec2.create_security_group(
             GroupName=name, Description="ecslab test", VpcId=self.vpc)["GroupId"]
         self.cluster = self.ecs.create_cluster(
@@ -68,9 +78,12 @@ class Lab:
 
     @property
     def network(self) -> dict:
+        return self.network_with("ENABLED")
+
+    def network_with(self, public_ip: str) -> dict:
         return {"awsvpcConfiguration": {"subnets": self.subnets[:1],
                                         "securityGroups": [self.sg],
-                                        "assignPublicIp": "ENABLED"}}
+                                        "assignPublicIp": public_ip}}
 
     def task_definition(self, image: str, container: str = "app",
                         log_group: str | None = None, port: int | None = None) -> str:
@@ -86,10 +99,11 @@ class Lab:
             requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
             containerDefinitions=[spec])["taskDefinition"]["taskDefinitionArn"]
 
-    def run(self, task_definition: str) -> dict:
+    def run(self, task_definition: str, network: dict | None = None) -> dict:
         return self.ecs.run_task(cluster=self.cluster, taskDefinition=task_definition,
                                  launchType="FARGATE",
-                                 networkConfiguration=self.network)["tasks"][0]
+                                 networkConfiguration=network or self.network
+                                 )["tasks"][0]
 
     def describe(self, arn: str) -> dict:
         return self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]
@@ -298,6 +312,46 @@ def test_missing_log_group_fails_the_task(lab):
     assert "The specified log group does not exist" in task["stoppedReason"]
     assert "startedAt" not in task
     assert "exitCode" not in task["containers"][0]
+
+
+def test_no_public_ip_and_no_nat_cannot_pull_the_image(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html
+
+    A task in a public subnet without a public IP has no route to the registry
+    (the internet gateway only serves public addresses): CannotPullContainerError.
+    """
+    arn = lab.run(lab.task_definition(HELLO), lab.network_with("DISABLED"))[
+        "taskArn"]
+    lab.wait("tasks_stopped", [arn])
+    task = lab.describe(arn)
+
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("CannotPullContainerError:")
+    assert "public.ecr.aws" in task["stoppedReason"]
+    assert task["containers"][0]["reason"].startswith("CannotPullContainerError")
+    assert "startedAt" not in task
+
+
+def test_a_nat_gateway_lets_a_private_task_pull(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html
+
+    Without a public IP the task needs a NAT gateway route to reach the registry.
+    """
+    allocation = lab.ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = lab.ec2.create_nat_gateway(SubnetId=lab.subnets[1],
+                                     AllocationId=allocation)["NatGateway"][
+        "NatGatewayId"]
+    private = lab.ec2.create_route_table(VpcId=lab.vpc)["RouteTable"]["RouteTableId"]
+    lab.ec2.create_route(RouteTableId=private, DestinationCidrBlock="0.0.0.0/0",
+                         NatGatewayId=nat)
+    lab.ec2.associate_route_table(RouteTableId=private, SubnetId=lab.subnets[0])
+
+    arn = lab.run(lab.task_definition(HELLO), lab.network_with("DISABLED"))[
+        "taskArn"]
+    lab.wait("tasks_stopped", [arn])
+    task = lab.describe(arn)
+    assert task["stopCode"] == "EssentialContainerExited"
+    assert task["containers"][0]["exitCode"] == 0
 
 
 def test_list_tasks_filters_by_desired_status(lab):

@@ -178,3 +178,13 @@ def test_task_lookup_and_cluster_counts(aws, task):
     cluster = aws["ecs"].describe_clusters(clusters=["c"])["clusters"][0]
     assert (cluster["runningTasksCount"], cluster["pendingTasksCount"],
             cluster["activeServicesCount"]) == (4, 1, 2)
+
+
+def test_service_linked_roles_are_named_as_on_aws(session):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html"""
+    iam = session.client("iam")
+    role = iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForECS"
+    assert iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]["Path"] == \
+        "/aws-service-role/ecs.amazonaws.com/"
+    iam.delete_service_linked_role(RoleName="AWSServiceRoleForECS")

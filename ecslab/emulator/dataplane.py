@@ -77,6 +77,14 @@ REASON_NO_LOG_GROUP = (
     "has been retried 1 times: failed to create Cloudwatch log stream: "
     "ResourceNotFoundException: The specified log group does not exist. : "
     "exit status 1")
+# A task with no route to the registry (no public IP behind an internet gateway,
+# no NAT gateway) times out pulling its image:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html
+REASON_NO_PULL = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+    "failed to resolve ref {image}: failed to do request: Head "
+    "\"https://{registry}/v2/\": dial tcp: i/o timeout "
+    "(simulated: the task's subnet has no route to the internet for it)")
 
 # Service events, as the service scheduler words them:
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages.html
@@ -334,7 +342,8 @@ class DataPlane:
             }
             if sim.status == "RUNNING":
                 self._container_exits(sim, at)
-            elif sim.status == "PENDING" and not self._logs_ready(sim, at):
+            elif sim.status == "PENDING" and not (self._image_reachable(sim, at)
+                                                  and self._logs_ready(sim, at)):
                 continue
             else:
                 self._enter(sim, following[sim.status], at)
@@ -350,6 +359,21 @@ class DataPlane:
             moto.set_container(container,
                                network_interfaces=self._container_enis(model))
         sim.next_at = pull_stop + self.scaled(DURATIONS["PENDING_TAIL"])
+
+    def _image_reachable(self, sim: SimTask, at: float) -> bool:
+        """Fail the task as AWS does when its image cannot be pulled: a public
+        subnet task needs a public IP, or a NAT gateway, to reach the registry."""
+        model = self._model(sim)
+        if moto.internet_path(sim.account, sim.region, model) is not None:
+            return True
+        image = moto.task_definition_of(model).container_definitions[0].get(
+            "image", "")
+        registry = image.split("/", 1)[0] if "/" in image else "registry-1.docker.io"
+        reason = REASON_NO_PULL.format(image=image, registry=registry)
+        for container in model.containers:
+            moto.set_container(container, reason=reason)
+        self._fail_to_start(sim, at, reason)
+        return False
 
     def _logs_ready(self, sim: SimTask, at: float) -> bool:
         """Check every awslogs group at the end of PENDING; fail the task if missing.

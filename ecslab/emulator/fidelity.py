@@ -8,9 +8,11 @@ from __future__ import annotations
 
 def wrap(app, speed: float):
     """Return ``(wrapped_app, dataplane)`` for moto's WSGI ``app``."""
+    from . import moto_adapter
     from .dataplane import DataPlane
     from .guards import GuardMiddleware
 
+    moto_adapter.name_service_linked_roles_as_aws()
     dataplane = DataPlane(speed=speed)
     wrapped = GuardMiddleware(dataplane.wrap(app))
     return wrapped, dataplane

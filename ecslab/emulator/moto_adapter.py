@@ -168,6 +168,51 @@ def set_attachment_status(task, status: str) -> None:
         attachment["status"] = status
 
 
+def internet_path(account: str, region: str, task) -> str | None:
+    """How an awsvpc task reaches a public registry: ``public-ip``, ``nat``, or None.
+
+    A task reaches the internet through the internet gateway only with a public
+    IP, or through a NAT gateway without one; the subnet's route table (its own
+    association, else the VPC's main table) decides which routes exist.
+    """
+    config = (getattr(task, "network_configuration", None) or {}).get(
+        "awsvpcConfiguration") or {}
+    subnets = config.get("subnets") or []
+    if not subnets:
+        return "public-ip"  # not awsvpc: the host's network, outside this model
+    backend = ec2_backend(account, region)
+    subnet = backend.get_subnet(subnets[0])
+    tables = [t for t in backend.route_tables.values() if t.vpc_id == subnet.vpc_id]
+    table = next((t for t in tables
+                  if subnets[0] in t._associations.values()), None)
+    if table is None:
+        table = next((t for t in tables if t.main_association_id), None)
+    routes = [r for r in (table.routes if table else [])
+              if r.destination_cidr_block == "0.0.0.0/0"]
+    if any(r.nat_gateway is not None for r in routes):
+        return "nat"
+    gateway = any(r.gateway is not None and str(getattr(r.gateway, "id", ""))
+                  .startswith("igw-") for r in routes)
+    if gateway and str(config.get("assignPublicIp", "DISABLED")) == "ENABLED":
+        return "public-ip"
+    return None
+
+
+def name_service_linked_roles_as_aws() -> None:
+    """Make CreateServiceLinkedRole name roles as AWS does.
+
+    moto derives ``AWSServiceRoleFor<Service>`` from the service principal and
+    knows only a few spellings; without these, ecs.amazonaws.com gets
+    ``AWSServiceRoleForecs`` instead of AWS's ``AWSServiceRoleForECS``.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
+    """
+    from moto.iam import models as iam_models
+
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("ecs", "ECS")
+    iam_models.SERVICE_NAME_CONVERSION.setdefault("elasticloadbalancing",
+                                                  "ElasticLoadBalancing")
+
+
 def subnet_of(account: str, region: str, subnet_id: str) -> dict:
     """``{"cidr", "availability_zone", "vpc_id"}`` of a subnet."""
     subnet = ec2_backend(account, region).get_subnet(subnet_id)
