@@ -37,6 +37,23 @@ def resolve_target(target: str | None = None) -> str:
     return chosen
 
 
+def quiet_botocore_debug() -> bool:
+    """Turn botocore's and boto3's DEBUG logging down to INFO; True if it was on.
+
+    At DEBUG botocore logs request headers, including the Authorization header
+    and the session token, so a notebook output could leak them.
+    """
+    changed = False
+    for name in ("botocore", "boto3", "urllib3"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() <= logging.DEBUG:
+            logger.setLevel(logging.INFO)
+            changed = True
+    if changed:
+        log.warning("botocore DEBUG logging would print credentials: set to INFO")
+    return changed
+
+
 class Session:
     """Where the lab's AWS calls go: the one place clients are made."""
 
@@ -44,6 +61,7 @@ class Session:
                  profile: str | None = None, endpoint_url: str | None = None,
                  account: str | None = None):
         self.target = resolve_target(target)
+        quiet_botocore_debug()
         # The emulator keeps one isolated set of resources per account id, chosen
         # by a request header; tests and concurrent learners use it.
         self.account = account

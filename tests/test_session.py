@@ -41,3 +41,19 @@ def test_target_must_be_known(monkeypatch):
     assert resolve_target() == "local"
     with pytest.raises(ValueError, match="target must be one of"):
         resolve_target("prod")
+
+
+def test_botocore_debug_logging_is_turned_down(endpoint):
+    import logging
+
+    import boto3
+
+    boto3.set_stream_logger("botocore", logging.DEBUG)
+    try:
+        Session(target="local", endpoint_url=endpoint)
+        assert logging.getLogger("botocore").getEffectiveLevel() > logging.DEBUG
+    finally:
+        logger = logging.getLogger("botocore")
+        logger.setLevel(logging.WARNING)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
