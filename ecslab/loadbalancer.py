@@ -11,6 +11,8 @@ from .aws import as_dict, carries, error_code
 
 log = logging.getLogger(__name__)
 
+DEREGISTRATION_DELAY = 30  # seconds a stopping task's target drains
+
 
 def _tags(tags: dict) -> list[dict]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -59,6 +61,13 @@ def ensure_target_group(elbv2, name: str, vpc_id: str, port: int,
         HealthCheckIntervalSeconds=30, HealthyThresholdCount=2,
         UnhealthyThresholdCount=2, Matcher={"HttpCode": "200"},
         Tags=_tags(tags))["TargetGroups"][0]
+    # A deregistered target drains for 300 s by default; a lab's tasks hold no
+    # long connections, so 30 s keeps scale-in and teardown quick.
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=group["TargetGroupArn"],
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds",
+                     "Value": str(DEREGISTRATION_DELAY)}])
     log.info("created target group %s", name)
     return group
 

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 
+from .account import mask
 from .aws import ecs_tags
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ def wait_until_stable(ecs, cluster: str, name: str, timeout: float,
 
 
 def events(service: dict, limit: int = 10) -> pd.DataFrame:
-    rows = [{"time": e["createdAt"], "message": e["message"]}
+    """The newest ``limit`` service events; account ids in target group ARNs
+    are masked, as in every table the course shows."""
+    rows = [{"time": e["createdAt"], "message": mask(e["message"])}
             for e in service.get("events", [])[:limit]]
     return pd.DataFrame(rows, columns=["time", "message"])

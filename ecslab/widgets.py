@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 
 import ipywidgets as w
 
-from .service import is_steady
+from .service import is_steady, service_tasks
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class ServiceView:
 
     def __init__(self, lab):
         self.lab = lab
+        self.settled = False
         self.header = w.HTML()
         self.tasks = w.HTML()
         self.targets = w.HTML()
@@ -36,21 +38,37 @@ class ServiceView:
                              layout=w.Layout(border="1px solid #ddd", padding="6px"))
         self.widget.add_class("ecslab-service-view")
 
+    def _tasks(self) -> list[dict]:
+        """The service's tasks not yet STOPPED, including those on their way down."""
+        ecs, spec = self.lab.client("ecs"), self.lab.spec
+        return [t for status in ("RUNNING", "STOPPED")
+                for t in service_tasks(ecs, spec.cluster_name, spec.service_name,
+                                       status)
+                if t.get("lastStatus") != "STOPPED"]
+
     def show(self, service: dict) -> None:
         """Redraw from a DescribeServices record (and fresh task/target reads)."""
-        steady = is_steady(service)
-        mark = "&#10004; steady state" if steady else "converging&hellip;"
+        tasks = self._tasks()
+        by_state: dict[str, int] = {}
+        for task in tasks:
+            by_state[task["lastStatus"]] = by_state.get(task["lastStatus"], 0) + 1
+        wanted = [t for t in tasks if t.get("desiredStatus") == "RUNNING"]
+        targets = self.lab.targets()
+        by_health = targets["health"].value_counts().to_dict() if len(targets) else {}
+        # Settled: the scheduler is steady, exactly the desired tasks run and none
+        # is starting or stopping, and each of them is a healthy target.
+        desired = service["desiredCount"]
+        self.settled = (is_steady(service) and len(wanted) == len(tasks) == desired
+                        and set(by_state) <= {"RUNNING"}
+                        and set(by_health) <= {"healthy"}
+                        and by_health.get("healthy", 0) == desired)
+        mark = "&#10004; steady state" if self.settled else "converging&hellip;"
         simulated = " (simulated by the emulator)" if self.lab.session.is_local else ""
         self.header.value = (
             f"<b>{html.escape(service['serviceName'])}</b>{simulated}: desired "
-            f"<b>{service['desiredCount']}</b>, running "
-            f"<b>{service['runningCount']}</b>, pending "
+            f"<b>{desired}</b>, running <b>{service['runningCount']}</b>, pending "
             f"<b>{service.get('pendingCount', 0)}</b> &mdash; {mark}")
-        tasks = self.lab.service_tasks()
-        by_state = tasks["lastStatus"].value_counts().to_dict() if len(tasks) else {}
         self.tasks.value = _counts_html("tasks by state", by_state)
-        targets = self.lab.targets()
-        by_health = targets["health"].value_counts().to_dict() if len(targets) else {}
         self.targets.value = _counts_html("targets by health", by_health)
 
     def refresh(self) -> dict:
@@ -59,8 +77,26 @@ class ServiceView:
         return service
 
     def watch(self, timeout: float | None = None) -> dict:
-        """Update the view until the service reports a steady state."""
-        return self.lab.wait_until_stable(timeout=timeout, on_poll=self.show)
+        """Update the view until the service is steady and its targets healthy.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds (default: 180 on the
+        emulator, 900 on AWS).
+        """
+        if timeout is None:
+            timeout = 180 if self.lab.session.is_local else 900
+        interval = self.lab.poll_interval
+        deadline = time.monotonic() + timeout
+        while True:
+            service = self.refresh()
+            if self.settled:
+                return {k: service[k] for k in ("desiredCount", "runningCount",
+                                                "pendingCount")}
+            if time.monotonic() + interval > deadline:
+                raise TimeoutError(
+                    f"service {service['serviceName']} has not settled after "
+                    f"{timeout:.0f}s: {service['runningCount']}/"
+                    f"{service['desiredCount']} running")
+            time.sleep(interval)
 
 
 def service_view(lab) -> ServiceView:
@@ -86,23 +122,33 @@ class ScaleControl:
         self.widget = w.VBox([w.HBox([self.count, self.button]), self.status])
         self.widget.add_class("ecslab-scale-control")
 
+    def _scale_to(self, wanted: int) -> None:
+        self.lab.scale(wanted)
+        self.status.value = f"desired count set to <b>{wanted}</b>"
+        if self.view is not None:
+            self.view.watch()
+            self.status.value += " &mdash; steady"
+
+    def _show_error(self, error: Exception) -> None:
+        self.status.value = (f"<span style='color:#cf222e'>"
+                             f"{html.escape(str(error))}</span>")
+        log.warning("scaling failed: %s", error)
+
     def _apply(self, _button=None) -> None:
-        wanted = int(self.count.value)
+        # A click has no cell to raise in: the error is shown in the widget.
         try:
-            self.lab.scale(wanted)
-            self.status.value = f"desired count set to <b>{wanted}</b>"
-            if self.view is not None:
-                self.view.watch()
-                self.status.value += " &mdash; steady"
-        except Exception as error:  # shown to the learner, not swallowed
-            self.status.value = (f"<span style='color:#cf222e'>"
-                                 f"{html.escape(str(error))}</span>")
-            log.warning("scaling failed: %s", error)
+            self._scale_to(int(self.count.value))
+        except Exception as error:
+            self._show_error(error)
 
     def scale(self, count: int) -> None:
-        """Do what clicking the button with ``count`` typed in does."""
+        """Do what typing ``count`` and clicking the button does; errors raise."""
         self.count.value = count
-        self._apply()
+        try:
+            self._scale_to(count)
+        except Exception as error:
+            self._show_error(error)
+            raise
 
 
 def scale_control(lab, view: ServiceView | None = None) -> ScaleControl:
