@@ -449,14 +449,29 @@ class Lab:
         return found
 
     def wait_until_stable(self, timeout: float | None = None, on_poll=None) -> dict:
-        """Poll until running == desired with one deployment (bounded)."""
+        """Poll until running == desired with one deployment and, behind a load
+        balancer, every target healthy; bounded by ``timeout`` seconds."""
         if timeout is None:
-            timeout = 120 if self.session.is_local else 900
-        service = service_steps.wait_until_stable(
-            self._aws("ecs"), self.spec.cluster_name, self.spec.service_name,
-            timeout, self.poll_interval, on_poll)
-        return {k: service[k] for k in ("desiredCount", "runningCount",
-                                        "pendingCount")}
+            timeout = 180 if self.session.is_local else 900
+        deadline = time.monotonic() + timeout
+        while True:
+            service = service_steps.wait_until_stable(
+                self._aws("ecs"), self.spec.cluster_name, self.spec.service_name,
+                max(deadline - time.monotonic(), 0), self.poll_interval, on_poll)
+            if self._targets_settled(service):
+                return {k: service[k] for k in ("desiredCount", "runningCount",
+                                                "pendingCount")}
+            if time.monotonic() + self.poll_interval > deadline:
+                raise TimeoutError(f"service {self.spec.service_name}'s targets "
+                                   f"are not all healthy after {timeout:.0f}s")
+            time.sleep(self.poll_interval)
+
+    def _targets_settled(self, service: dict) -> bool:
+        """Exactly the desired number of targets, all healthy (or no balancer)."""
+        if not service.get("loadBalancers"):
+            return True
+        health = list(self.targets()["health"])
+        return health.count("healthy") == service["desiredCount"] == len(health)
 
     @_creates
     def scale(self, desired_count: int) -> dict:

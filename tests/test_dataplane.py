@@ -415,6 +415,26 @@ def test_service_reaches_steady_state_and_lists_its_tasks(lab):
     assert started and all(a.split("/")[-1] in started[0] for a in arns)
 
 
+def test_service_tasks_spread_across_availability_zones(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html
+
+    Fargate spreads a service's tasks across the Availability Zones of its subnets.
+    """
+    definition = lab.task_definition(HTTPD, container="web", port=80)
+    name = unique("spread")
+    lab.ecs.create_service(
+        cluster=lab.cluster, serviceName=name, taskDefinition=definition,
+        desiredCount=4, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": lab.subnets, "securityGroups": [lab.sg],
+            "assignPublicIp": "ENABLED"}})
+    lab.stable(name)
+    tasks = lab.ecs.describe_tasks(cluster=lab.cluster,
+                                   tasks=lab.service_tasks(name))["tasks"]
+    zones = [t["availabilityZone"] for t in tasks]
+    assert sorted(zones.count(z) for z in set(zones)) == [2, 2]
+
+
 def test_service_replaces_a_stopped_task(lab):
     """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service_definition_parameters.html
 

@@ -134,6 +134,7 @@ class SimTask:
     service: "SimService | None" = None
     deployment: str | None = None
     ip: str | None = None
+    subnet: str | None = None
     stop_code: str | None = None
     stop_reason: str | None = None
     failed: bool = False
@@ -290,6 +291,7 @@ class DataPlane:
         attachment = moto.task_eni_attachment(model)
         if attachment is not None:
             subnet = moto.attachment_detail(attachment, "subnetId")
+            sim.subnet = subnet
             moto.set_task(model, availability_zone=moto.subnet_of(
                 account, region, subnet)["availability_zone"])
             moto.set_attachment_status(model, "PRECREATED")
@@ -668,9 +670,14 @@ class DataPlane:
     def _start_tasks(self, service, model, count, now) -> None:
         primary = service.deployments[0]
         try:
+            placed: dict[str, int] = {}
+            for task in self._service_tasks(service):
+                if task.subnet and not task.wants_stop:
+                    placed[task.subnet] = placed.get(task.subnet, 0) + 1
             created = moto.run_service_tasks(
                 service.key[0], service.key[1], model, count,
-                started_by=primary["id"], task_definition=primary["taskDefinition"])
+                started_by=primary["id"], task_definition=primary["taskDefinition"],
+                placed=placed)
         except Exception as error:
             self._event(service, now, EVENT_UNPLACED.format(
                 service=service.name, reason=str(error)))

@@ -339,16 +339,35 @@ def set_service(service, **fields) -> None:
 
 
 def run_service_tasks(account: str, region: str, service, count: int,
-                      started_by: str, task_definition: str) -> list:
-    """Start ``count`` tasks for a service, as its scheduler does on AWS."""
+                      started_by: str, task_definition: str,
+                      placed: dict[str, int] | None = None) -> list:
+    """Start ``count`` tasks for a service, as its scheduler does on AWS.
+
+    Fargate spreads a service's tasks across its subnets' Availability Zones;
+    moto puts every task in the first subnet, so each task is started with its
+    subnets rotated to put the least used one first. ``placed`` counts the
+    service's live tasks per subnet.
+    """
     backend = ecs_backend(account, region)
     launch_type = service.launch_type or "FARGATE"
-    return backend.run_task(
-        service.cluster_name, task_definition, count, overrides=None,
-        started_by=started_by, tags=None, launch_type=launch_type,
-        networking_configuration=service.network_configuration or None,
-        group=f"service:{service.name}",
-        platform_version=service.platform_version)
+    config = service.network_configuration or None
+    subnets = ((config or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
+    placed = dict(placed or {})
+    tasks = []
+    for _ in range(count):
+        network = config
+        if len(subnets) > 1:
+            first = min(subnets, key=lambda s: (placed.get(s, 0), subnets.index(s)))
+            placed[first] = placed.get(first, 0) + 1
+            rotated = [first] + [s for s in subnets if s != first]
+            network = {**config, "awsvpcConfiguration": {
+                **config["awsvpcConfiguration"], "subnets": rotated}}
+        tasks += backend.run_task(
+            service.cluster_name, task_definition, 1, overrides=None,
+            started_by=started_by, tags=None, launch_type=launch_type,
+            networking_configuration=network, group=f"service:{service.name}",
+            platform_version=service.platform_version)
+    return tasks
 
 
 def target_group_of(account: str, region: str, arn: str):
