@@ -76,6 +76,9 @@ class Lookup(Protocol):
     def cluster_tasks(self, cluster: str) -> list[str]:
         """ARNs of the tasks in a cluster whose last status is not STOPPED."""
 
+    def service_status(self, cluster: str, service: str) -> str | None:
+        """ACTIVE, DRAINING or INACTIVE for a known service (name or ARN)."""
+
     def security_group_id(self, name: str) -> str | None:
         """Id of the security group with this name (default VPC first)."""
 
@@ -424,6 +427,17 @@ def _check_cluster_tasks(params: dict, lookup) -> dict | None:
     return None
 
 
+def _check_service_active(params: dict, lookup) -> dict | None:
+    cluster = _short_name(_text(params.get("cluster")) or "default")
+    service = _text(params.get("service"))
+    if not service or not hasattr(lookup, "service_status"):
+        return None
+    status = lookup.service_status(cluster, _short_name(service))
+    if status is not None and status != "ACTIVE":
+        return {"status": status}
+    return None
+
+
 def _log_group_length(params: dict, lookup) -> dict | None:
     name = params.get("logGroupName")
     if isinstance(name, str) and len(name) > 512:
@@ -688,6 +702,12 @@ RULES: list[Rule] = [
          "The Cluster cannot be deleted while Tasks are active.",
          _ECS_API + "API_DeleteCluster.html",
          _check_cluster_tasks, stateful=True),
+
+    # A deleted service drains, then goes INACTIVE; neither can be updated.
+    Rule("service-not-active", "ecs", ("UpdateService",), "service",
+         "ServiceNotActiveException", 400, "Service was not ACTIVE.",
+         _ECS_API + "API_UpdateService.html",
+         _check_service_active, stateful=True),
 
     # CloudWatch Logs.
     Rule("log-group-name-length", "logs", ("CreateLogGroup",), "logGroupName",

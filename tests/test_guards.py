@@ -532,6 +532,19 @@ def test_cluster_with_services_cannot_be_deleted(ecs, ec2_family):
     assert ecs.delete_cluster(cluster=name)["cluster"]["status"] == "INACTIVE"
 
 
+def test_a_deleted_service_cannot_be_updated(ecs, ec2_family):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html"""
+    name = ecs.create_cluster(clusterName=unique("upd"))["cluster"]["clusterName"]
+    ecs.create_service(cluster=name, serviceName="web", taskDefinition=ec2_family,
+                       desiredCount=0)
+    assert ecs.update_service(cluster=name, service="web",
+                              desiredCount=0)["service"]["status"] == "ACTIVE"
+
+    ecs.delete_service(cluster=name, service="web", force=True)
+    refused(lambda: ecs.update_service(cluster=name, service="web", desiredCount=2),
+            "ServiceNotActiveException", says="Service was not ACTIVE.")
+
+
 def test_cluster_with_tasks_cannot_be_deleted(ecs, fargate_family, awsvpc):
     """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCluster.html"""
     name = ecs.create_cluster(clusterName=unique("busy"))["cluster"]["clusterName"]

@@ -75,6 +75,10 @@ class EmulatorLookup:
     def cluster_tasks(self, cluster):
         return moto_adapter.guard_cluster_tasks(self.account, self.region, cluster)
 
+    def service_status(self, cluster, service):
+        return moto_adapter.guard_service_status(self.account, self.region, cluster,
+                                                 service)
+
     def security_group_id(self, name):
         return moto_adapter.guard_security_group_id(self.account, self.region, name)
 

@@ -475,6 +475,18 @@ def guard_cluster_services(account: str, region: str, cluster: str) -> list[str]
             if s.cluster_name == cluster and s.status != "INACTIVE"]
 
 
+def guard_service_status(account: str, region: str, cluster: str,
+                         name: str) -> str | None:
+    """Status of the service ``name`` in ``cluster``: the live one if any."""
+    from moto.ecs.models import ecs_backends
+
+    found = [s.status for s in ecs_backends[account][region].services.values()
+             if s.cluster_name == cluster and s.name == name]
+    if not found:
+        return None
+    return "ACTIVE" if "ACTIVE" in found else found[-1]
+
+
 def guard_cluster_tasks(account: str, region: str, cluster: str) -> list[str]:
     """ARNs of the tasks in ``cluster`` whose last status is not STOPPED."""
     from moto.ecs.models import ecs_backends
