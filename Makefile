@@ -21,6 +21,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	@# Strip notebook outputs on commit (the filter named in .gitattributes).
+	-@git rev-parse --git-dir >/dev/null 2>&1 && $(VENV)/bin/nbstripout --install
 	@touch $(STAMP)
 
 # Graphviz draws the diagrams; Chromium checks the notebooks and SVGs in a browser.
