@@ -81,7 +81,8 @@ def table(result: dict) -> str:
     m = result["measures"]
     rows = [("measure", "figure", "detail")]
     cold = m["cold_start"]
-    rows.append(("1. emulator cold start, fidelity layer", _s(cold["fidelity"]["median"]),
+    rows.append(("1. emulator cold start, fidelity layer",
+                 _s(cold["fidelity"]["median"]),
                  "process start to first /ecslab/health answer; "
                  + _range(cold["fidelity"])))
     rows.append(("1. emulator cold start, plain moto", _s(cold["plain"]["median"]),

@@ -1,4 +1,4 @@
-"""The ``ecslab`` command: control the emulator, print a shell environment, open the lab."""
+"""The ``ecslab`` command: the emulator, a shell environment for it, the lab."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from . import emulator
-from .emulator import server
 
 
 def _emulator(args) -> int:

@@ -351,7 +351,8 @@ class Lab:
     @_creates
     def create_service_security_group(self) -> str:
         """``<prefix>_sg_ecs`` admitting port 80 only from the load balancer group."""
-        alb_group = self._ids.get("sg_alb") or self.create_load_balancer_security_group()
+        alb_group = (self._ids.get("sg_alb")
+                     or self.create_load_balancer_security_group())
         group_id = network.ensure_security_group(
             self._aws("ec2"), self._vpc(), self.spec.security_group_name,
             "ecslab: ECS tasks", self.spec.tags(),

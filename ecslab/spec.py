@@ -122,9 +122,9 @@ class LabSpec:
 
     def subnet_names(self) -> list[str]:
         """The task lab uses the first; the service lab adds a second AZ."""
-        return [self.subnet_name] + [
-            self._name(f"public_subnet_{i + 1}") for i in range(1, len(self.subnet_cidrs))
-        ]
+        more = range(1, len(self.subnet_cidrs))
+        return [self.subnet_name] + [self._name(f"public_subnet_{i + 1}")
+                                     for i in more]
 
     @property
     def internet_gateway_name(self) -> str:

@@ -8,7 +8,6 @@ dependency drains are retried for a bounded time. Running it again is a no-op.
 from __future__ import annotations
 
 import logging
-import time
 
 from botocore.exceptions import ClientError
 

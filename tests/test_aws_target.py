@@ -99,7 +99,8 @@ def test_account_ids_are_masked_in_tables(aws_session):
 
 
 def test_mask_leaves_other_numbers():
-    assert mask("arn:aws:iam::123456789012:role/x") == "arn:aws:iam::********9012:role/x"
+    assert mask("arn:aws:iam::123456789012:role/x") == \
+        "arn:aws:iam::********9012:role/x"
     assert mask("port 8080, 1234567890123 digits") == \
         "port 8080, 1234567890123 digits"
     assert mask("igw-c3e745610600886a6 and 123456789012") == \
