@@ -158,7 +158,11 @@ def _detail(row: dict) -> str:
     """The id and state of an inventory row, short enough for a label."""
     # An ARN's or a task's id is the part after the last '/'; 20 characters tell
     # two apart and keep the node narrow.
-    short_id = _text(row["id"]).rsplit("/", 1)[-1][:20]
+    short_id = _text(row["id"]).rsplit("/", 1)[-1]
+    if short_id == _text(row.get("name")):
+        short_id = ""  # a role's or log group's id is its name, already shown
+    elif len(short_id) > 20:
+        short_id = short_id[:19] + "…"
     return " · ".join(part for part in (short_id, _text(row["state"])) if part)
 
 
