@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -66,8 +65,10 @@ def _lab(args) -> int:
     command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root}",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={args.port}"]
     # Headless machines have no browser to open: serve and print the URL.
-    if args.no_browser or not (os.environ.get("DISPLAY") or os.environ.get("BROWSER")
-                               or sys.platform == "darwin" or shutil.which("xdg-open")):
+    if args.no_browser or not (os.environ.get("DISPLAY")
+                               or os.environ.get("WAYLAND_DISPLAY")
+                               or os.environ.get("BROWSER")
+                               or sys.platform in ("darwin", "win32")):
         command.append("--no-browser")
     # Containers and CI machines often run as root, which Jupyter refuses unasked.
     if hasattr(os, "geteuid") and os.geteuid() == 0:
