@@ -65,7 +65,8 @@ class Lookup(Protocol):
         task definition named by family, ``family:revision`` or ARN."""
 
     def target_group(self, arn: str) -> dict | None:
-        """``TargetType`` and ``LoadBalancerArns`` of a target group."""
+        """``TargetType`` and ``LoadBalancerArns`` of a target group; None when
+        there is no such group, ``{}`` when it cannot be read (let through)."""
 
     def subnet_zones(self, subnet_ids: list[str]) -> dict[str, str]:
         """Availability Zone of each known subnet, by subnet id."""
@@ -382,6 +383,8 @@ def _check_lb_container_port(params: dict, lookup) -> dict | None:
 
 
 def _target_groups(params: dict, lookup):
+    # None is a group that does not exist; {} one the lookup could not read, which
+    # only AWS can judge, so the checks below pass it.
     for i, lb in _load_balancers(params):
         arn = lb.get("targetGroupArn")
         if arn:
@@ -397,7 +400,7 @@ def _check_target_group_exists(params: dict, lookup) -> dict | None:
 
 def _check_target_group_attached(params: dict, lookup) -> dict | None:
     for i, arn, group in _target_groups(params, lookup):
-        if group is not None and not group.get("LoadBalancerArns"):
+        if group and not group.get("LoadBalancerArns"):
             return {"arn": arn, "field": f"loadBalancers[{i}].targetGroupArn"}
     return None
 
@@ -407,7 +410,7 @@ def _check_target_type(params: dict, lookup) -> dict | None:
     if definition is None or definition.get("networkMode") != "awsvpc":
         return None
     for i, arn, group in _target_groups(params, lookup):
-        if group is not None and group.get("TargetType") != "ip":
+        if group and group.get("TargetType") != "ip":
             return {"arn": arn, "type": group.get("TargetType"),
                     "field": f"loadBalancers[{i}].targetGroupArn"}
     return None

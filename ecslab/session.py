@@ -101,7 +101,9 @@ class Session:
 
         With ``preflight`` every request first passes ``ecslab.rules``: a request
         AWS would refuse raises ``PreflightError`` before anything is sent, on
-        either target. The lab's own steps use such clients.
+        either target. On ``aws`` the stateful rules run too, reading the current
+        resources with the plain clients (``ecslab.preflight.AwsLookup``). The
+        lab's own steps use such clients.
         """
         key = f"{service}+preflight" if preflight else service
         if key not in self._clients:
@@ -114,9 +116,20 @@ class Session:
             if preflight:
                 client.meta.events.register_first(
                     "before-parameter-build",
-                    functools.partial(_preflight, service))
+                    functools.partial(self._preflight, service))
             self._clients[key] = client
         return self._clients[key]
+
+    def _preflight(self, service: str, params: dict, model, **kwargs) -> None:
+        from . import rules
+        from .preflight import AwsLookup
+
+        # Local: the emulator's guards run the stateful rules server-side, with
+        # AWS's own error, so the client skips their reads. AWS: read the current
+        # resources, a fresh lookup per request, so the rule and its page are named
+        # before anything is sent.
+        context = None if self.is_local else AwsLookup(self)
+        rules.preflight(service, model.name, params, context=context)
 
     def _add_account(self, request, **kwargs) -> None:
         request.headers["x-moto-account-id"] = self.account
@@ -153,12 +166,6 @@ class Session:
     def __repr__(self) -> str:
         where = self.endpoint_url if self.is_local else "AWS"
         return f"Session(target={self.target!r}, region={self.region!r}, at {where})"
-
-
-def _preflight(service: str, params: dict, model, **kwargs) -> None:
-    from . import rules
-
-    rules.preflight(service, model.name, params)
 
 
 def _isolated_botocore_session():
