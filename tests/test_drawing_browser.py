@@ -5,7 +5,6 @@ with a small PNG decoder below, since Pillow is not among the pinned packages.
 """
 
 import math
-import os
 import re
 import struct
 import zlib
@@ -17,32 +16,7 @@ from ecslab.drawing import DRAWINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # As conftest's in_ci fixture reads it; that one is per test, this is per module.
-    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not CHROMIUM.exists():
-        message = f"Chromium ({CHROMIUM}) or playwright is missing"
-        if in_ci:
-            pytest.fail(message + ": CI must run the browser checks")
-        pytest.skip(message + " (sudo apt-get install chromium)")
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -109,14 +83,14 @@ def ink_fraction(rows: list[bytes], box: dict) -> float:
 
 
 @pytest.mark.parametrize("stem", sorted(DRAWINGS))
-def test_committed_svg_draws_every_icon_in_chromium(browser, stem):
+def test_committed_svg_draws_every_icon_in_chromium(chromium, stem):
     path = ROOT / "diagrams" / f"{stem}.svg"
     svg = path.read_text(encoding="utf-8")
     width, height = (float(v) for v in re.search(
         r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
 
     # Graphviz sizes the picture in points; CSS pixels are 4/3 of a point.
-    page = browser.new_page(viewport={"width": math.ceil(width * 4 / 3),
+    page = chromium.new_page(viewport={"width": math.ceil(width * 4 / 3),
                                       "height": math.ceil(height * 4 / 3)})
     requests = []
     page.on("request", lambda request: requests.append(request.url))

@@ -29,9 +29,6 @@ from ecslab import Lab
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "03_service_lab.ipynb"
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 TOKEN = "ecslab-service-browser-test"
 WIDGET = ".ecslab-scale-control"
 
@@ -42,19 +39,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _playwright(in_ci: bool):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not CHROMIUM.exists():
-        message = f"Chromium ({CHROMIUM}) or playwright is missing"
-        if in_ci:
-            pytest.fail(message + ": CI must run the browser checks")
-        pytest.skip(message + " (sudo apt-get install chromium)")
-    return sync_playwright
 
 
 def _notebook_up_to_the_widget(folder: Path, prefix: str) -> str:
@@ -152,50 +136,46 @@ def prefix(session):
 
 
 def test_scale_widget_in_jupyterlab_changes_the_desired_count(
-        jupyter_lab, prefix, session, in_ci):
-    sync_playwright = _playwright(in_ci)
+        jupyter_lab, prefix, session, chromium):
     url, notebooks = jupyter_lab
     name = _notebook_up_to_the_widget(notebooks, prefix)
     lab = Lab(prefix, session=session)
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "service_scale_control.png"
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        try:
-            page.goto(f"{url}/lab/tree/{name}?token={TOKEN}")
-            page.locator(".jp-Notebook").first.wait_for()
-            _wait_for_idle_kernel(url)
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{url}/lab/tree/{name}?token={TOKEN}")
+        page.locator(".jp-Notebook").first.wait_for()
+        _wait_for_idle_kernel(url)
 
-            page.locator(".lm-MenuBar-itemLabel").get_by_text(
-                "Run", exact=True).click()
-            page.locator(".lm-Menu-itemLabel").get_by_text(
-                "Run All Cells", exact=True).click()
+        page.locator(".lm-MenuBar-itemLabel").get_by_text(
+            "Run", exact=True).click()
+        page.locator(".lm-Menu-itemLabel").get_by_text(
+            "Run All Cells", exact=True).click()
 
-            control = page.locator(WIDGET)
-            control.wait_for(state="visible", timeout=240_000)
-            control.scroll_into_view_if_needed()
-            assert lab.service()["desiredCount"] == 3
+        control = page.locator(WIDGET)
+        control.wait_for(state="visible", timeout=240_000)
+        control.scroll_into_view_if_needed()
+        assert lab.service()["desiredCount"] == 3
 
-            box = control.locator("input[type='number']")
-            box.fill("2")
-            box.press("Enter")
-            control.locator("button", has_text="Scale").click()
+        box = control.locator("input[type='number']")
+        box.fill("2")
+        box.press("Enter")
+        control.locator("button", has_text="Scale").click()
 
-            deadline = time.monotonic() + 90
-            while lab.service()["desiredCount"] != 2:
-                assert time.monotonic() < deadline, \
-                    "the desired count did not change after clicking Scale"
-                time.sleep(0.5)
-            # The widget watches the service settle at 2, then says so.
-            control.get_by_text("desired count set to 2 — steady").wait_for(
-                timeout=90_000)
-        finally:
-            page.screenshot(path=str(shot), full_page=False)
-            browser.close()
+        deadline = time.monotonic() + 90
+        while lab.service()["desiredCount"] != 2:
+            assert time.monotonic() < deadline, \
+                "the desired count did not change after clicking Scale"
+            time.sleep(0.5)
+        # The widget watches the service settle at 2, then says so.
+        control.get_by_text("desired count set to 2 — steady").wait_for(
+            timeout=90_000)
+    finally:
+        page.screenshot(path=str(shot), full_page=False)
+        page.close()
 
     assert lab.service()["desiredCount"] == 2
     assert shot.stat().st_size > 0
