@@ -103,10 +103,16 @@ def _discover_ecs(ecs, spec: LabSpec, found: Found) -> None:
         found.add("cluster", spec.cluster_name, cluster["clusterArn"],
                   f"{cluster['status']}, {cluster['runningTasksCount']} running, "
                   f"{cluster['activeServicesCount']} service(s)")
+        # ListServices shows ACTIVE services only; the lab's own service is asked
+        # for by name too, so one still DRAINING after a delete is seen.
         arns = ecs.list_services(cluster=spec.cluster_name)["serviceArns"]
-        if arns:
-            for service in ecs.describe_services(cluster=spec.cluster_name,
-                                                 services=arns)["services"]:
+        names = {arn.rsplit("/", 1)[-1] for arn in arns} | {spec.service_name}
+        for start in range(0, len(names), 10):  # DescribeServices takes 10 at most
+            for service in ecs.describe_services(
+                    cluster=spec.cluster_name,
+                    services=sorted(names)[start:start + 10])["services"]:
+                if service["status"] == "INACTIVE":
+                    continue
                 found.add("service", service["serviceName"], service["serviceArn"],
                           f"{service['status']}, {service['runningCount']}/"
                           f"{service['desiredCount']} running")

@@ -536,6 +536,35 @@ def test_deleting_a_service_drains_it(lab):
     assert {t["stopCode"] for t in stopped} == {"ServiceSchedulerInitiated"}
 
 
+def test_list_services_shows_only_active_services_of_that_cluster(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html
+
+    A DRAINING service is no longer visible in ListServices (nor, later, an
+    INACTIVE one), while DescribeServices still shows it. ListServices lists the
+    named cluster's services only, even where another cluster's name ends with it.
+    """
+    definition = lab.task_definition(HTTPD, container="web", port=80)
+    kept, dropped = unique("kept"), unique("dropped")
+    lab.service(kept, definition, 1)
+    lab.service(dropped, definition, 1)
+    outer = lab.ecs.create_cluster(clusterName=f"x{lab.cluster}")["cluster"]
+    lab.ecs.create_service(cluster=outer["clusterName"], serviceName=unique("other"),
+                           taskDefinition=definition, desiredCount=0,
+                           launchType="FARGATE", networkConfiguration=lab.network)
+
+    def listed() -> set[str]:
+        return {arn.rsplit("/", 1)[-1] for arn in
+                lab.ecs.list_services(cluster=lab.cluster)["serviceArns"]}
+
+    assert listed() == {kept, dropped}
+    lab.ecs.delete_service(cluster=lab.cluster, service=dropped, force=True)
+    assert lab.describe_service(dropped)["status"] == "DRAINING"
+    assert listed() == {kept}
+    lab.ecs.get_waiter("services_inactive").wait(
+        cluster=lab.cluster, services=[dropped], WaiterConfig=FAST)
+    assert listed() == {kept}
+
+
 # --- image behaviours ---------------------------------------------------------------
 
 

@@ -925,6 +925,13 @@ class _Middleware:
             data["taskArns"] = plane.filter_task_arns(data.get("taskArns", []),
                                                       params)
 
+        elif action == "ListServices":
+            # API_DeleteService: a DRAINING service is no longer visible in
+            # ListServices (nor is an INACTIVE one); DescribeServices still shows it.
+            account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or moto.default_account()
+            data["serviceArns"] = moto.listed_service_arns(
+                account, _region_of(environ), cluster, data.get("serviceArns", []))
+
         elif action in ("CreateService", "UpdateService", "DeleteService"):
             service = data["service"]
             name = service["serviceName"]

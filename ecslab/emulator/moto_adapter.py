@@ -329,6 +329,20 @@ def find_service(account: str, region: str, cluster: str, name: str):
     return ecs_backend(account, region).services.get(f"{cluster}:{name}")
 
 
+def listed_service_arns(account: str, region: str, cluster: str,
+                        arns: list[str]) -> list[str]:
+    """Of moto's ListServices answer, the ARNs of ACTIVE services of ``cluster``.
+
+    moto matches the cluster by substring of its ``cluster:service`` keys, so a
+    cluster ``lab`` also lists ``mylab``'s services, and it lists deleted ones.
+    """
+    wanted = set(arns)
+    cluster = cluster.split("/")[-1]
+    return sorted(s.arn for s in list(ecs_backend(account, region).services.values())
+                  if s.arn in wanted and s.cluster_name == cluster
+                  and s.status == "ACTIVE")
+
+
 def set_service(service, **fields) -> None:
     """Write data-plane attributes of a Service (names from ``SERVICE_FIELDS``)."""
     unknown = set(fields) - SERVICE_FIELDS
