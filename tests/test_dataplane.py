@@ -370,6 +370,25 @@ def test_list_tasks_filters_by_desired_status(lab):
     lab.ecs.stop_task(cluster=lab.cluster, task=running)
 
 
+def test_list_tasks_lists_the_named_cluster_only(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+
+    ``cluster`` names the cluster whose tasks are listed; a cluster whose name
+    ends with this one's keeps its tasks to itself.
+    """
+    definition = lab.task_definition(HTTPD)
+    mine = lab.run(definition)["taskArn"]
+    outer = lab.ecs.create_cluster(clusterName=f"x{lab.cluster}")["cluster"]
+    theirs = lab.ecs.run_task(cluster=outer["clusterName"], taskDefinition=definition,
+                              launchType="FARGATE",
+                              networkConfiguration=lab.network)["tasks"][0]["taskArn"]
+
+    assert lab.ecs.list_tasks(cluster=lab.cluster)["taskArns"] == [mine]
+    assert lab.ecs.list_tasks(cluster=outer["clusterArn"])["taskArns"] == [theirs]
+    lab.ecs.stop_task(cluster=lab.cluster, task=mine)
+    lab.ecs.stop_task(cluster=outer["clusterName"], task=theirs)
+
+
 def test_stopping_an_unknown_task_is_refused(lab):
     """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html"""
     with pytest.raises(ClientError) as error:

@@ -187,6 +187,31 @@ def test_teardown_spares_decoys_and_is_idempotent(session):
     untagged_group.delete_log_group(logGroupName=mine.spec.log_group_name + "_copy")
 
 
+def test_a_prefix_ending_another_keeps_its_tasks_apart(session):
+    # "x<p>_ecs_cluster" holds "<p>_ecs_cluster": neither the inventory nor the
+    # teardown of lab <p> may take the other cluster's running task for its own.
+    mine = Lab(_prefix(), session=session)
+    neighbour = Lab("x" + mine.prefix, session=session)
+    _build(mine)
+    _build(neighbour)
+    family = neighbour.register_service_task_definition().rsplit("/", 1)[-1]
+    ecs = session.client("ecs")
+    theirs = ecs.run_task(
+        cluster=neighbour.spec.cluster_name, taskDefinition=family,
+        launchType="FARGATE", networkConfiguration=neighbour.run_task_params()[
+            "networkConfiguration"])["tasks"][0]["taskArn"]
+
+    assert "task" not in set(mine.inventory()["resource"])
+    assert mine.teardown().empty
+    task = ecs.describe_tasks(cluster=neighbour.spec.cluster_name,
+                              tasks=[theirs])["tasks"][0]
+    assert task["desiredStatus"] == "RUNNING"
+    assert list(neighbour.inventory().query("resource == 'task'")["id"]) == [
+        theirs.rsplit("/", 1)[-1]]
+
+    assert neighbour.teardown().empty
+
+
 def test_teardown_keeps_roles_it_did_not_make(endpoint):
     # A private account of the emulator, so no other test's roles interfere.
     session = Session(target="local", endpoint_url=endpoint,

@@ -777,15 +777,21 @@ class DataPlane:
         """
         wanted = params.get("desiredStatus") or "RUNNING"
         service = params.get("serviceName")
+        # moto matches the cluster by substring of the task's cluster ARN (a
+        # cluster "lab" lists "mylab"'s tasks too) and, with no cluster named, lists
+        # every cluster's; AWS lists the named cluster's, or "default"'s.
+        cluster = (params.get("cluster") or "default").split("/")[-1]
         kept = []
         for arn in arns:
             sim = self._tasks.get(arn)
             desired = "STOPPED" if sim and (sim.wants_stop or sim.status == "STOPPED") \
                 else "RUNNING"
+            in_cluster = sim.cluster if sim else None
             if sim is None:
                 model = moto.find_task(*_arn_parts(arn), arn)
                 desired = getattr(model, "desired_status", "RUNNING")
-            if desired != wanted:
+                in_cluster = getattr(model, "cluster_arn", "").split("/")[-1]
+            if desired != wanted or in_cluster != cluster:
                 continue
             if service and (sim is None or sim.service is None
                             or sim.service.name != service.split("/")[-1]):
