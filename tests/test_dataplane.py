@@ -498,6 +498,85 @@ def test_service_scales_in_and_out(lab):
     assert len(lab.service_tasks(name)) == 5
 
 
+def test_service_answers_its_deployment_configuration(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
+
+    Left out, a rolling update allows 200% and keeps 100%; UpdateService changes
+    only the members it names.
+    """
+    name = unique("web")
+    made = lab.service(name, lab.task_definition(HTTPD, container="web", port=80), 1)
+    assert made["deploymentConfiguration"]["maximumPercent"] == 200
+    assert made["deploymentConfiguration"]["minimumHealthyPercent"] == 100
+
+    updated = lab.ecs.update_service(
+        cluster=lab.cluster, service=name,
+        deploymentConfiguration={"minimumHealthyPercent": 50})["service"]
+    assert updated["deploymentConfiguration"]["maximumPercent"] == 200
+    assert updated["deploymentConfiguration"]["minimumHealthyPercent"] == 50
+    assert lab.describe_service(name)["deploymentConfiguration"] == \
+        updated["deploymentConfiguration"]
+
+
+def _timeline(tasks: list[dict], since) -> list[tuple[int, int]]:
+    """(tasks starting or running, tasks running) just after each moment a task
+    was created, started or told to stop, from ``since`` on."""
+    never = max(t["createdAt"] for t in tasks).replace(year=9999)
+    moments = sorted({t[key] for t in tasks for key in
+                      ("createdAt", "startedAt", "stoppingAt") if key in t})
+    counts = []
+    for moment in moments:
+        if moment < since:
+            continue
+        live = [t for t in tasks if t["createdAt"] <= moment < t.get("stoppingAt",
+                                                                      never)]
+        counts.append((len(live), sum("startedAt" in t and t["startedAt"] <= moment
+                                      for t in live)))
+    return counts
+
+
+@pytest.mark.parametrize("maximum, minimum", [(200, 100), (100, 50), (150, 50)])
+def test_rolling_update_keeps_within_its_bounds(lab, maximum, minimum):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
+
+    During a rolling update at most maximumPercent of the desired count is
+    starting or running (rounded down) and at least minimumHealthyPercent is
+    running (rounded up); the old tasks are all replaced.
+    """
+    name, desired = unique("web"), 4
+    first = lab.task_definition(HTTPD, container="web", port=80)
+    lab.ecs.create_service(
+        cluster=lab.cluster, serviceName=name, taskDefinition=first,
+        desiredCount=desired, launchType="FARGATE", networkConfiguration=lab.network,
+        deploymentConfiguration={"maximumPercent": maximum,
+                                 "minimumHealthyPercent": minimum})
+    lab.stable(name)
+    old = set(lab.service_tasks(name))
+
+    second = lab.ecs.register_task_definition(**{
+        key: value for key, value in lab.ecs.describe_task_definition(
+            taskDefinition=first)["taskDefinition"].items()
+        if key in ("family", "networkMode", "requiresCompatibilities", "cpu",
+                   "memory", "containerDefinitions")})["taskDefinition"]
+    since = lab.ecs.update_service(
+        cluster=lab.cluster, service=name,
+        taskDefinition=second["taskDefinitionArn"])["service"]["deployments"][0][
+        "createdAt"]
+    service = lab.stable(name)
+
+    assert [d["taskDefinition"] for d in service["deployments"]] == [
+        second["taskDefinitionArn"]]
+    new = set(lab.service_tasks(name))
+    assert len(new) == desired and not new & old
+    arns = sorted(old | new | set(lab.ecs.list_tasks(
+        cluster=lab.cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"]))
+    tasks = lab.ecs.describe_tasks(cluster=lab.cluster, tasks=arns)["tasks"]
+    counts = _timeline(tasks, since)
+    assert counts, "no task was started or stopped during the update"
+    assert max(live for live, _ in counts) <= desired * maximum // 100
+    assert min(running for _, running in counts) >= -(-desired * minimum // 100)
+
+
 def test_service_registers_task_ips_as_healthy_targets(lab):
     """https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
 

@@ -16,7 +16,10 @@ like Fargate over time, in the emulator process, so every client sees it:
   simulated; a missing log group fails the task as on AWS;
 - a scheduler per service keeps the desired count, replaces stopped tasks,
   registers task IPs in target groups, writes AWS's service events and reports
-  a steady state, so boto3's waiters work.
+  a steady state, so boto3's waiters work; a new task definition or a forced
+  deployment rolls within the service's ``deploymentConfiguration`` bounds;
+- ListTasks and ListServices list only the named cluster's tasks and services
+  (moto matches cluster names by substring), and ListServices only ACTIVE ones.
 
 ``speed`` multiplies every simulated duration: 1.0 is realistic, 0.02 is the
 test speed, 0 is instant. ``DataPlane.wrap`` is a WSGI middleware around moto's
@@ -62,6 +65,13 @@ DURATIONS = {
 
 LIVE = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
 STARTING = ("PROVISIONING", "PENDING", "ACTIVATING")
+
+# A rolling update's bounds when CreateService names none (API_DeploymentConfiguration).
+DEFAULT_DEPLOYMENT_CONFIGURATION = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
 
 SIMULATED_BANNER = ("[ecslab emulator] simulated container: no container ran on "
                     "this machine")
@@ -164,6 +174,7 @@ class SimService:
     key: tuple                 # (account, region, cluster, name)
     arn: str
     deployments: list[dict]
+    configuration: dict        # deploymentConfiguration, defaults filled in
     status: str = "ACTIVE"
     steady: bool = False
     failures: int = 0
@@ -575,8 +586,13 @@ class DataPlane:
 
     # --- services ----------------------------------------------------------------
 
-    def adopt_service(self, service_arn: str, cluster: str, name: str) -> None:
-        """Take a service moto just created under a scheduler."""
+    def adopt_service(self, service_arn: str, cluster: str, name: str,
+                      configuration: dict | None = None) -> None:
+        """Take a service moto just created under a scheduler.
+
+        ``configuration`` is CreateService's ``deploymentConfiguration``; moto
+        keeps none, and AWS answers the defaults for what is left out.
+        """
         account, region = _arn_parts(service_arn)
         model = moto.find_service(account, region, cluster, name)
         if model is None:
@@ -590,26 +606,35 @@ class DataPlane:
                               rolloutStateReason="ECS deployment "
                               f"{deployment['id']} in progress.",
                               createdAt=_utc(now), updatedAt=_utc(now))
-        self._services[key] = SimService(key=key, arn=service_arn,
-                                         deployments=deployments)
+        self._services[key] = SimService(
+            key=key, arn=service_arn, deployments=deployments,
+            configuration=_deployment_configuration(DEFAULT_DEPLOYMENT_CONFIGURATION,
+                                                    configuration))
         # moto gets copies: its UpdateService rewrites deployment dicts in place.
         moto.set_service(model, running_count=0, pending_count=0, events=[],
-                         deployments=[dict(d) for d in deployments])
+                         deployments=[dict(d) for d in deployments],
+                         deployment_configuration=self._services[key].configuration)
 
     def service_updated(self, service_arn: str, cluster: str, name: str,
-                        new_deployment: bool) -> None:
+                        new_deployment: bool,
+                        configuration: dict | None = None) -> None:
         """Fix moto's answer to UpdateService; start a deployment when asked.
 
         A new task definition or ``forceNewDeployment`` starts a new PRIMARY
-        deployment; the old one turns ACTIVE until its tasks are replaced.
+        deployment; the old one turns ACTIVE until its tasks are replaced. A
+        ``deploymentConfiguration`` changes only the members it names (moto
+        would replace the whole of it).
         """
         service = self._services.get((*_arn_parts(service_arn), cluster, name))
         model = moto.find_service(*service.key) if service else None
         if model is None:
             return
         now = time.time()
-        moto.set_service(model, task_definition=moto.resolve_task_definition(
-            service.key[0], service.key[1], model.task_definition))
+        service.configuration = _deployment_configuration(service.configuration,
+                                                          configuration)
+        moto.set_service(model, deployment_configuration=service.configuration,
+                         task_definition=moto.resolve_task_definition(
+                             service.key[0], service.key[1], model.task_definition))
         primary = service.deployments[0] if service.deployments else None
         changed = primary is not None and (
             new_deployment or model.task_definition != primary["taskDefinition"])
@@ -653,19 +678,38 @@ class DataPlane:
         mine = [t for t in live if t.deployment == primary["id"]]
         older = [t for t in live if t.deployment != primary["id"]]
 
-        if len(mine) < desired and now >= service.next_start_at:
-            self._start_tasks(service, model, desired - len(mine), now)
+        # A rolling update (API_DeploymentConfiguration) keeps at most
+        # maximumPercent of the desired count RUNNING or PENDING (rounded down), and
+        # at least minimumHealthyPercent RUNNING and healthy (rounded up).
+        bounds = service.configuration
+        room = desired - len(mine)
+        if older:
+            ceiling = desired * bounds["maximumPercent"] // 100
+            room = min(room, ceiling - len(mine) - len(older))
+        if room > 0 and now >= service.next_start_at:
+            self._start_tasks(service, model, room, now)
         elif len(mine) > desired:
             # Scale in: stop tasks not yet running first, then the newest.
             order = sorted(mine, key=lambda t: (t.status == "RUNNING", -t.version))
             self._stop_tasks(service, order[:len(mine) - desired], primary, now)
 
-        # A rolling deployment stops the old tasks once the new ones run.
-        running = [t for t in mine if t.status == "RUNNING"]
-        if older and (len(running) >= desired or service.status == "DRAINING"):
-            self._stop_tasks(service, older, primary, now)
+        # Old tasks go as far as the floor allows: those not healthy first, as
+        # stopping them costs no healthy capacity, then healthy ones above it.
+        if older:
+            floor = -(-desired * bounds["minimumHealthyPercent"] // 100)
+            healthy = sum(self._healthy(t) for t in live)
+            order = sorted(older, key=lambda t: (self._healthy(t), -t.version))
+            spare = sum(not self._healthy(t) for t in older) + max(0, healthy - floor)
+            if spare > 0:
+                self._stop_tasks(service, order[:spare], primary, now)
 
         self._sync_service(service, model, now)
+
+    def _healthy(self, task: SimTask) -> bool:
+        # RUNNING, and healthy in each target group it is registered in.
+        return (task.status == "RUNNING" and not task.wants_stop
+                and all(self._targets[k].state == "healthy" for k in task.targets
+                        if k in self._targets))
 
     def _start_tasks(self, service, model, count, now) -> None:
         primary = service.deployments[0]
@@ -943,10 +987,12 @@ class _Middleware:
             name = service["serviceName"]
             cluster = service["clusterArn"].split("/")[-1]
             if action == "CreateService":
-                plane.adopt_service(service["serviceArn"], cluster, name)
+                plane.adopt_service(service["serviceArn"], cluster, name,
+                                    params.get("deploymentConfiguration"))
             elif action == "UpdateService":
                 plane.service_updated(service["serviceArn"], cluster, name,
-                                      bool(params.get("forceNewDeployment")))
+                                      bool(params.get("forceNewDeployment")),
+                                      params.get("deploymentConfiguration"))
             else:
                 plane.service_deleted(service["serviceArn"], cluster, name)
             fresh = self._ecs_call(environ, "DescribeServices", {
@@ -1045,6 +1091,18 @@ class _Middleware:
         body = json.dumps(payload).encode()
         return self._reply(start_response, status,
                            [("Content-Type", "application/json")], body)
+
+
+def _deployment_configuration(base: dict, given: dict | None) -> dict:
+    """``base`` with the members ``given`` names replaced, one level deep."""
+    merged = {key: dict(value) if isinstance(value, dict) else value
+              for key, value in base.items()}
+    for key, value in (given or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key].update(value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _region_of(environ) -> str:

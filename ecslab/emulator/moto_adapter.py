@@ -32,7 +32,7 @@ CONTAINER_FIELDS = frozenset({
 # Attributes of moto's ecs Service written by the data plane (API_Service).
 SERVICE_FIELDS = frozenset({
     "running_count", "pending_count", "desired_count", "status", "events",
-    "deployments", "task_definition",
+    "deployments", "task_definition", "deployment_configuration",
 })
 
 
