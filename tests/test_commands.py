@@ -305,8 +305,13 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         return request, ("unix", 0)
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")
-def test_real_client_finds_an_engine_by_docker_host(tmp_path, monkeypatch):
+def test_real_client_finds_an_engine_by_docker_host(tmp_path, monkeypatch, in_ci):
+    # The real docker client talks to a fake engine here; without the client the
+    # check cannot run, which on a desk is a skip and in CI a failure.
+    if shutil.which("docker") is None:
+        if in_ci:
+            pytest.fail("the docker client is missing: CI must run this check")
+        pytest.skip("no docker client (install docker-ce-cli or docker.io)")
     socket_path = tmp_path / "engine.sock"
     server = _UnixServer(str(socket_path), _FakeEngine)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -13,11 +13,10 @@ import time
 from datetime import datetime, timezone
 
 import boto3
+import moto as moto_lib
 import pytest
 
-moto_lib = pytest.importorskip("moto")
-
-from ecslab.emulator import moto_adapter as adapter  # noqa: E402
+from ecslab.emulator import moto_adapter as adapter
 
 REGION = "ap-northeast-1"
 
