@@ -20,7 +20,9 @@ def _emulator(args) -> int:
         state = Path(args.state_file) if args.state_file else None
         try:
             emulator.serve(host=args.host, port=args.port, speed=args.speed,
-                           fidelity=not args.plain, state_path=state)
+                           fidelity=not args.plain, state_path=state,
+                           on_listening=lambda url: print(
+                               f"ecslab emulator listening on {url}", flush=True))
         except ValueError as error:
             print(f"ecslab emulator: {error}", file=sys.stderr)
             return 2
@@ -45,22 +47,36 @@ def _emulator(args) -> int:
 
 
 def _env(args) -> int:
-    from .session import Session
+    from .session import LOCAL_ENV_MARKER, Session
 
     session = Session(target="local", region=args.region)
     env = session.cli_env(base={})
     for key in sorted(env):
-        if key.startswith("AWS_"):
+        if key.startswith("AWS_") or key == LOCAL_ENV_MARKER:
             print(f"export {key}={shlex.quote(env[key])}")
     return 0
 
 
 def _lab(args) -> int:
-    from .session import Session
+    from .session import Session, resolve_target
 
-    session = Session(target="local", region=args.region)
-    env = session.cli_env()
-    env.setdefault("ECSLAB_TARGET", "local")
+    target = resolve_target()
+    if target == "local":
+        # Kernels and terminals inherit the emulator's endpoint and dummy keys, so
+        # a plain `aws ...` in a JupyterLab terminal reaches the emulator only.
+        session = Session(target="local", region=args.region)
+        env = session.cli_env()
+        env["ECSLAB_TARGET"] = "local"
+        where = (f"emulator: {session.endpoint_url}  "
+                 "(terminals in JupyterLab use it too)")
+    else:
+        # A real account: the learner's own credential chain, untouched, and no
+        # emulator endpoint anywhere in the environment.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("AWS_ENDPOINT_URL")}
+        env["ECSLAB_TARGET"] = "aws"
+        where = ("target: aws, a real account (the allow list, cost estimate and "
+                 "teardown confirmation guard every change)")
     root = Path(args.notebooks).resolve()
     command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root}",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={args.port}"]
@@ -73,7 +89,7 @@ def _lab(args) -> int:
     # Containers and CI machines often run as root, which Jupyter refuses unasked.
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    print(f"emulator: {session.endpoint_url}  (terminals in JupyterLab use it too)")
+    print(where)
     os.execvpe(command[0], command, env)
 
 

@@ -9,10 +9,12 @@ chain, and is only ever chosen explicitly.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -27,6 +29,27 @@ DEFAULT_REGION = "ap-northeast-1"
 # listing that they are not real keys.
 DUMMY_ACCESS_KEY_ID = "ecslab-local"
 DUMMY_SECRET_ACCESS_KEY = "ecslab-local-not-a-secret"
+
+# Set in every environment that cli_env points at the emulator, so an aws
+# session started from it (a kernel of `ecslab lab` in local mode) can tell that
+# the AWS_* variables it sees are the emulator's, not the learner's.
+LOCAL_ENV_MARKER = "ECSLAB_LOCAL_ENDPOINT"
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if ``url`` names a loopback host (127.0.0.0/8, ::1 or localhost)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def resolve_target(target: str | None = None) -> str:
@@ -78,6 +101,12 @@ class Session:
                 from . import emulator
 
                 endpoint_url = emulator.ensure_running()
+            # The emulator takes any credentials; local mode must never send
+            # even dummy ones anywhere but this machine.
+            if not is_loopback_url(endpoint_url):
+                raise ValueError(f"target 'local' needs a loopback endpoint, not "
+                                 f"{endpoint_url!r}: choose target='aws' for a "
+                                 "real account")
             self.endpoint_url = endpoint_url
             self._boto = boto3.Session(
                 botocore_session=_isolated_botocore_session(),
@@ -89,6 +118,14 @@ class Session:
             if account is not None:
                 raise ValueError("account applies to target 'local' only: on AWS "
                                  "the credentials choose the account")
+            if os.environ.get(LOCAL_ENV_MARKER):
+                # botocore would read the emulator's AWS_ENDPOINT_URL and dummy
+                # keys from this environment and never reach AWS.
+                raise RuntimeError(
+                    "target 'aws' from an environment set up for the local "
+                    "emulator (AWS_* variables point at it): start JupyterLab "
+                    "with `ECSLAB_TARGET=aws make lab`, or run outside "
+                    "`ecslab lab` / `eval $(ecslab env)`")
             self.endpoint_url = endpoint_url
             self._boto = boto3.Session(profile_name=profile, region_name=region)
 
@@ -154,11 +191,13 @@ class Session:
             env["AWS_ACCESS_KEY_ID"] = DUMMY_ACCESS_KEY_ID
             env["AWS_SECRET_ACCESS_KEY"] = DUMMY_SECRET_ACCESS_KEY
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            env[LOCAL_ENV_MARKER] = self.endpoint_url
             # Never read a real profile, even by accident.
             env["AWS_CONFIG_FILE"] = os.devnull
             env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
         else:
             env.pop("AWS_ENDPOINT_URL", None)
+            env.pop(LOCAL_ENV_MARKER, None)
             if self.profile:
                 env["AWS_PROFILE"] = self.profile
         return env

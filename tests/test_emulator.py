@@ -1,6 +1,7 @@
 """The embedded emulator: loopback only, one shared process, dummy credentials."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -64,3 +65,35 @@ def test_speed_parsing():
         server.parse_speed("warp")
     with pytest.raises(ValueError, match=">= 0"):
         server.parse_speed(-1)
+
+
+def _cli(*args, env=None, timeout=60):
+    return subprocess.run([sys.executable, "-m", "ecslab", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_serve_on_ipv6_loopback_announces_a_usable_url():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecslab", "emulator", "serve", "--host", "::1",
+         "--plain"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("ecslab emulator listening on http://[::1]:"), line
+        url = line.split()[-1]
+        assert emulator.ping(url)["ok"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_stop_ends_the_shared_process(tmp_path):
+    # A home of its own, so the test run's emulator keeps running.
+    env = {**os.environ, "ECSLAB_HOME": str(tmp_path)}
+    started = _cli("emulator", "start", env=env, timeout=120)
+    assert started.returncode == 0 and "emulator running on" in started.stdout
+    assert _cli("emulator", "status", env=env).returncode == 0
+    stopped = _cli("emulator", "stop", env=env)
+    assert stopped.stdout.strip() == "emulator stopped"
+    status = _cli("emulator", "status", env=env)
+    assert status.returncode == 3 and status.stdout.strip() == "not running"
+    assert _cli("emulator", "stop", env=env).stdout.strip() == "emulator was not running"

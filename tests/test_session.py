@@ -36,6 +36,22 @@ def test_local_session_ignores_a_real_profile(endpoint, tmp_path, monkeypatch):
     assert "moto" in out.stdout
 
 
+def test_local_session_refuses_a_remote_endpoint():
+    for url in ("https://ecs.ap-northeast-1.amazonaws.com", "http://10.0.0.5:4566",
+                "http://example.com:4566"):
+        with pytest.raises(ValueError, match="needs a loopback endpoint"):
+            Session(target="local", endpoint_url=url)
+
+
+def test_aws_session_refuses_an_environment_pointing_at_the_emulator(
+        session, monkeypatch):
+    # What a kernel of `ecslab lab` in local mode inherits.
+    for key, value in session.cli_env(base={}).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RuntimeError, match="ECSLAB_TARGET=aws make lab"):
+        Session(target="aws")
+
+
 def test_target_must_be_known(monkeypatch):
     monkeypatch.delenv("ECSLAB_TARGET", raising=False)
     assert resolve_target() == "local"

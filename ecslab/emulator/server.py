@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -107,8 +108,13 @@ def serve(
     speed: str | float | None = None,
     fidelity: bool = True,
     state_path: Path | None = None,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the emulator in the foreground until interrupted."""
+    """Run the emulator in the foreground until interrupted.
+
+    ``on_listening`` is called with the URL once the socket is bound, before the
+    first request is served (the command line announces it there).
+    """
     host = check_loopback(host)
     factor = parse_speed(speed)
     from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -118,7 +124,9 @@ def serve(
     server = make_server(host, port, app, threaded=True,
                          request_handler=MotoRequestHandler)
     bound_port = server.server_address[1]
-    url = f"http://{host}:{bound_port}"
+    # An IPv6 literal in a URL goes in brackets (RFC 3986), or the port is lost.
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{bound_port}"
 
     if state_path is not None:
         record = {"pid": os.getpid(), "host": host, "port": bound_port, "url": url,
@@ -132,7 +140,8 @@ def serve(
 
     signal.signal(signal.SIGTERM, shut)
     log.info("emulator listening on %s (speed %s, fidelity %s)", url, factor, fidelity)
-    print(f"ecslab emulator listening on {url}", flush=True)
+    if on_listening is not None:
+        on_listening(url)
     if dataplane is not None:
         dataplane.start()
     try:
