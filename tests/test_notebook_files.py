@@ -45,3 +45,14 @@ def test_no_long_runs_of_code(path):
     for cell in _cells(path):
         run = run + 1 if cell["cell_type"] == "code" else 0
         assert run <= 2, f"{path.name}: more than two code cells in a row"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_error_shown_on_purpose_names_the_error(path):
+    # A cell tagged raises-exception only allows an error; the expected text is
+    # what the notebook runs check the error against, so a guard that stopped
+    # refusing would fail the run instead of passing silently.
+    for index, cell in enumerate(_cells(path)):
+        if "raises-exception" in cell["metadata"].get("tags", []):
+            expected = cell["metadata"].get("ecslab", {}).get("expected_error")
+            assert expected, f"{path.name} cell {index}: no expected_error"

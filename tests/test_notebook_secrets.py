@@ -1,6 +1,6 @@
 """Every notebook, run with sentinel credentials in its environment, shows none of
-them, and no 12-digit account id, in any output; and its cleanup leaves nothing
-of its lab behind.
+them, and no 12-digit account id, in any output; its errors shown on purpose are
+the errors they are there for; and its cleanup leaves nothing of its lab behind.
 
 Local mode ignores the credentials (dummy ones go to the emulator), and every
 table and message the library shows masks account ids. nbval runs the same
@@ -44,6 +44,18 @@ def _prefix(notebook) -> str | None:
     return None
 
 
+def _check_errors_shown_on_purpose(name: str, notebook) -> None:
+    """Each cell tagged raises-exception raised, and the error it was there for."""
+    for index, cell in enumerate(notebook.cells):
+        if "raises-exception" not in cell.metadata.get("tags", []):
+            continue
+        expected = cell.metadata.get("ecslab", {}).get("expected_error", "")
+        errors = [f"{out.ename}: {out.evalue}" for out in cell.get("outputs", [])
+                  if out.output_type == "error"]
+        assert errors, f"{name} cell {index} should fail with {expected!r} but ran"
+        assert expected in errors[0], f"{name} cell {index}: {errors[0]!r}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_outputs_hold_no_credentials_or_account_ids(path, endpoint, session,
                                                     monkeypatch):
@@ -62,6 +74,8 @@ def test_outputs_hold_no_credentials_or_account_ids(path, endpoint, session,
 
         left = Lab(prefix, session=session).inventory()
         assert left.empty, f"{path.name} left {list(left['resource'])} behind"
+
+    _check_errors_shown_on_purpose(path.name, notebook)
 
     outputs = _texts(notebook)
     assert outputs, f"{path.name} produced no output at all"
