@@ -400,8 +400,35 @@ def test_fargate_cpu_memory_pairs(ecs):
             says="Invalid 'cpu' setting for task.")
     refused(register_fargate(ecs, memory="plenty"), "ClientException",
             says="Invalid 'memory' setting for task.")
-    assert register_fargate(ecs, cpu="0.25 vCPU", memory="1 GB")()
     assert register_fargate(ecs, cpu="4096", memory="30720")()
+
+
+@pytest.mark.parametrize("cpu, memory, units", [
+    ("0.25 vCPU", "1 GB", ("256", "1024")),
+    ("1 vcpu", "2GB", ("1024", "2048")),
+    ("0.5 vCPU", "0.5 GB", None),   # a readable size Fargate has no slot for
+    (" 2 vCPU ", "16 GB", ("2048", "16384")),
+    ("512", "3072", ("512", "3072")),
+])
+def test_fargate_string_sizes_are_stored_as_units(ecs, cpu, memory, units):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size
+
+    "String values are converted to an integer indicating the CPU units [MiB]
+    when the task definition is registered": both the RegisterTaskDefinition
+    answer and a later DescribeTaskDefinition show the units, not the string.
+    """
+    register = register_fargate(ecs, cpu=cpu, memory=memory)
+    if units is None:
+        refused(register, "ClientException",
+                says="No Fargate configuration exists for given values.")
+        return
+    registered = register()["taskDefinition"]
+    assert (registered["cpu"], registered["memory"]) == units
+
+    described = ecs.describe_task_definition(
+        taskDefinition=registered["taskDefinitionArn"])["taskDefinition"]
+    assert (described["cpu"], described["memory"]) == units
+    assert described["requiresCompatibilities"] == ["FARGATE"]
 
 
 # --- Tasks and services against their task definition --------------------------

@@ -4,8 +4,10 @@
 runs ``ecslab.rules`` on them (the stateful rules read moto's models through
 ``moto_adapter``), and answers a broken rule itself, with AWS's error code, HTTP
 status and message in the service's own wire protocol, so boto3 and the AWS CLI
-both see what AWS would say. Every other request reaches ``app`` unchanged, with
-its body intact.
+both see what AWS would say. Every other request reaches ``app`` with its body
+intact, but for the values AWS itself rewrites on the way in (task cpu and memory
+given as ``"0.25 vCPU"`` / ``"1 GB"`` are stored as units, ``"256"`` / ``"1024"``),
+which ``normalise`` converts so moto stores and answers what AWS does.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from . import moto_adapter
 log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto.core.DEFAULT_ACCOUNT_ID
+
+# The AWS page on task sizes, split so that each line fits in 88 columns.
+DOC_TASK_SIZE = ("https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
+                 "task_definition_parameters.html#task_size")
 
 # JSON protocols name the operation in X-Amz-Target: "<prefix>.<Operation>".
 TARGET_PREFIXES = {
@@ -150,8 +156,8 @@ def _read_body(environ) -> bytes:
 def identify(environ) -> GuardedRequest | None:
     """The guarded service, operation and parameters of a request, or None.
 
-    Reads the body only for services with rules, and always leaves an unread
-    copy of it in ``wsgi.input``.
+    Reads the body only for operations with rules or a normaliser, and always
+    leaves an unread copy of it in ``wsgi.input``.
     """
     scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     region = scope.group(1) if scope else "us-east-1"
@@ -161,7 +167,8 @@ def identify(environ) -> GuardedRequest | None:
     if target:
         prefix, _, operation = target.partition(".")
         service = TARGET_PREFIXES.get(prefix)
-        if service is None or not rules.rules_for(service, operation):
+        if service is None or not (rules.rules_for(service, operation)
+                                   or (service, operation) in NORMALISERS):
             return None
         body = _read_body(environ)
         params = json.loads(body or b"{}")
@@ -179,6 +186,41 @@ def identify(environ) -> GuardedRequest | None:
     if not rules.rules_for(service, operation):
         return None
     return GuardedRequest(service, operation, decode_query(pairs), account, region)
+
+
+def _task_size_in_units(params: dict) -> dict:
+    # "String values are converted to an integer indicating the CPU units [the
+    # MiB] when the task definition is registered": DescribeTaskDefinition then
+    # answers "256", never "0.25 vCPU" (DOC_TASK_SIZE).
+    changed = {}
+    for key, parse in (("cpu", rules.parse_cpu), ("memory", rules.parse_memory)):
+        value = params.get(key)
+        units = parse(value) if value is not None else None
+        if units is not None and value != str(units):
+            changed[key] = str(units)
+    return changed
+
+
+# (service, operation) -> the parameters AWS rewrites when it accepts a request.
+NORMALISERS = {("ecs", "RegisterTaskDefinition"): _task_size_in_units}
+
+
+def normalise(request: GuardedRequest, environ) -> None:
+    """Rewrite an accepted JSON request's body with the values AWS would store.
+
+    Only JSON protocols have normalisers; the body left in ``wsgi.input`` is the
+    rewritten one, so moto records and later answers the converted values.
+    """
+    convert = NORMALISERS.get((request.service, request.operation))
+    if convert is None:
+        return
+    changed = convert(request.params)
+    if not changed:
+        return
+    body = json.dumps({**request.params, **changed}).encode()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    log.debug("normalised %s.%s: %s", request.service, request.operation, changed)
 
 
 def error_response(service: str, code: str, status: int,
@@ -238,6 +280,12 @@ class GuardMiddleware:
             violation = None
 
         if violation is None:
+            if request is not None:
+                try:
+                    normalise(request, environ)
+                except Exception:
+                    log.exception("normalising %s.%s failed; moto gets it as sent",
+                                  request.service, request.operation)
             return self.app(environ, start_response)
 
         log.info("guard %s refused %s.%s: %s", violation.rule.id, request.service,
