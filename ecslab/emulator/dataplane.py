@@ -5,8 +5,7 @@ like Fargate over time, in the emulator process, so every client sees it:
 
 - a task walks PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING,
   STOPPING, DEPROVISIONING, STOPPED, with the timestamps, stop code and stopped
-  reason AWS fills in (see the task lifecycle page,
-  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html);
+  reason AWS fills in (the task lifecycle page, ``DOC_TASK_LIFECYCLE``);
   what its containers do comes from ``images`` (hello-world exits 0, httpd
   serves until stopped);
 - its network interface gets an address inside its subnet and is deleted when
@@ -46,6 +45,16 @@ from . import moto_adapter as moto
 
 log = logging.getLogger(__name__)
 
+# The AWS pages this module follows, built from their common prefix so that
+# every line fits in 88 columns.
+ECS_GUIDE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
+DOC_TASK_LIFECYCLE = ECS_GUIDE + "task-lifecycle-explanation.html"
+DOC_STOP_CODES = ECS_GUIDE + "stopped-task-error-codes.html"
+DOC_CANNOT_PULL = ECS_GUIDE + "task_cannot_pull_image.html"
+DOC_SERVICE_EVENTS = ECS_GUIDE + "service-event-messages.html"
+DOC_TARGET_HEALTH = ("https://docs.aws.amazon.com/elasticloadbalancing/latest/"
+                     "APIReference/API_TargetHealth.html")
+
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
 ELB_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 
@@ -76,9 +85,8 @@ DEFAULT_DEPLOYMENT_CONFIGURATION = {
 SIMULATED_BANNER = ("[ecslab emulator] simulated container: no container ran on "
                     "this machine")
 
-# AWS's wording. Stop codes and reasons:
+# AWS's wording. Stop codes and reasons: API_Task and DOC_STOP_CODES,
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
 REASON_ESSENTIAL_EXITED = "Essential container in task exited"
 REASON_USER = "Task stopped by user"
 REASON_SCALING = "Scaling activity initiated by (deployment {deployment})"
@@ -88,16 +96,14 @@ REASON_NO_LOG_GROUP = (
     "ResourceNotFoundException: The specified log group does not exist. : "
     "exit status 1")
 # A task with no route to the registry (no public IP behind an internet gateway,
-# no NAT gateway) times out pulling its image:
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html
+# no NAT gateway) times out pulling its image (DOC_CANNOT_PULL).
 REASON_NO_PULL = (
     "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
     "failed to resolve ref {image}: failed to do request: Head "
     "\"https://{registry}/v2/\": dial tcp: i/o timeout "
     "(simulated: the task's subnet has no route to the internet for it)")
 
-# Service events, as the service scheduler words them:
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages.html
+# Service events, as the service scheduler words them (DOC_SERVICE_EVENTS).
 EVENT_STARTED = "(service {service}) has started {n} tasks: {tasks}."
 EVENT_STOPPED = "(service {service}) has stopped {n} running tasks: {tasks}."
 EVENT_STEADY = "(service {service}) has reached a steady state."
@@ -1038,10 +1044,8 @@ class _Middleware:
             return self._reply(start_response, status, headers, answer)
 
     def _target_health(self, arn: str, answer: bytes) -> bytes:
-        """Report the data plane's target states: initial, healthy, draining.
-
-        https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
-        """
+        """Report the data plane's target states (``DOC_TARGET_HEALTH``): initial,
+        healthy, draining."""
         ET.register_namespace("", ELB_NS)
         root = ET.fromstring(answer)
         q = f"{{{ELB_NS}}}"

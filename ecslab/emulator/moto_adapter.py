@@ -7,6 +7,12 @@ moto is pinned to an exact version in requirements.lock.
 
 from __future__ import annotations
 
+# AWS pages cited below, split so that each line fits in 88 columns.
+DOC_SERVICE_LINKED_ROLES = ("https://docs.aws.amazon.com/AmazonECS/latest/"
+                            "developerguide/using-service-linked-roles.html")
+DOC_TARGET_HEALTH_CHECKS = ("https://docs.aws.amazon.com/elasticloadbalancing/latest/"
+                            "application/target-group-health-checks.html")
+
 # --- Data plane: tasks, services, network interfaces, targets, logs ----------
 #
 # moto's models are plain objects whose attributes its serializer reads by the
@@ -203,8 +209,8 @@ def name_service_linked_roles_as_aws() -> None:
 
     moto derives ``AWSServiceRoleFor<Service>`` from the service principal and
     knows only a few spellings; without these, ecs.amazonaws.com gets
-    ``AWSServiceRoleForecs`` instead of AWS's ``AWSServiceRoleForECS``.
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
+    ``AWSServiceRoleForecs`` instead of AWS's ``AWSServiceRoleForECS``
+    (``DOC_SERVICE_LINKED_ROLES``).
     """
     from moto.iam import models as iam_models
 
@@ -394,8 +400,7 @@ def target_group_timing(target_group) -> dict:
 
     A new target is healthy after ``HealthyThresholdCount`` passed checks,
     ``HealthCheckIntervalSeconds`` apart; a deregistered one drains for
-    ``deregistration_delay.timeout_seconds``
-    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html).
+    ``deregistration_delay.timeout_seconds`` (``DOC_TARGET_HEALTH_CHECKS``).
     """
     interval = float(target_group.health_check_interval_seconds or 30)
     threshold = int(target_group.healthy_threshold_count or 5)
