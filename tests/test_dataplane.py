@@ -13,10 +13,12 @@ import urllib.error
 import urllib.request
 import uuid
 
+import boto3
+import moto as moto_lib
 import pytest
 from botocore.exceptions import ClientError
 
-from ecslab.emulator import images
+from ecslab.emulator import dataplane, images, server
 
 HELLO = "public.ecr.aws/docker/library/hello-world:latest"
 HTTPD = "public.ecr.aws/docker/library/httpd:latest"
@@ -661,6 +663,130 @@ def test_list_services_shows_only_active_services_of_that_cluster(lab):
     lab.ecs.get_waiter("services_inactive").wait(
         cluster=lab.cluster, services=[dropped], WaiterConfig=FAST)
     assert listed() == {kept}
+
+
+# --- the data plane's own clock -----------------------------------------------------
+#
+# The reconciler moves tasks on with ``DataPlane.advance(now=...)``. Driving that
+# clock by hand, in this process (moto under ``mock_aws``, no reconciler thread,
+# no HTTP), shows every status a task passes through and when, at any speed,
+# without waiting for real minutes or racing a 20 ms status over the network.
+
+REGION = "ap-northeast-1"
+TICKS = 0.1  # realistic seconds between two looks at the task; every phase is >= 1 s
+
+
+class ClockLab:
+    """A public subnet, cluster and log group in in-process moto; tasks run by
+    a ``DataPlane`` of the given speed whose clock the test turns."""
+
+    def __init__(self):
+        def client(name):
+            return boto3.client(name, region_name=REGION,
+                                aws_access_key_id="testing",
+                                aws_secret_access_key="testing")
+
+        self.ec2, self.ecs, self.logs = client("ec2"), client("ecs"), client("logs")
+        vpc = self.ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")[
+            "Subnet"]["SubnetId"]
+        igw = self.ec2.create_internet_gateway()["InternetGateway"][
+            "InternetGatewayId"]
+        self.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        table = self.ec2.describe_route_tables(Filters=[
+            {"Name": "vpc-id", "Values": [vpc]}])["RouteTables"][0]["RouteTableId"]
+        self.ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0",
+                              GatewayId=igw)
+        group = self.ec2.create_security_group(
+            GroupName="clock", Description="clock", VpcId=vpc)["GroupId"]
+        self.network = {"awsvpcConfiguration": {
+            "subnets": [subnet], "securityGroups": [group],
+            "assignPublicIp": "ENABLED"}}
+        self.ecs.create_cluster(clusterName="clock")
+        self.logs.create_log_group(logGroupName="/ecslab/clock")
+        self.definition = self.ecs.register_task_definition(
+            family="clock", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+            cpu="256", memory="512", containerDefinitions=[{
+                "name": "hello", "image": HELLO, "memory": 512, "essential": True,
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": "/ecslab/clock", "awslogs-region": REGION,
+                    "awslogs-stream-prefix": "ecs"}}}],
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    def describe(self, arn: str) -> dict:
+        return self.ecs.describe_tasks(cluster="clock", tasks=[arn])["tasks"][0]
+
+    def walk(self, speed: float) -> tuple[list[tuple[str, float]], dict]:
+        """Run hello-world on a data plane at ``speed``; turn its clock until the
+        task stops. Each status as DescribeTasks first shows it, with its offset
+        from createdAt in realistic seconds; and the stopped task."""
+        plane = dataplane.DataPlane(speed=speed)
+        arn = self.ecs.run_task(cluster="clock", taskDefinition=self.definition,
+                                launchType="FARGATE",
+                                networkConfiguration=self.network)["tasks"][0][
+                                    "taskArn"]
+        plane.adopt_task(arn)
+        created = self.describe(arn)["createdAt"].timestamp()
+
+        seen: list[tuple[str, float]] = []
+        # Half a tick off the grid, so no look falls exactly on a transition.
+        for tick in range(int(600 / TICKS)):
+            offset = (tick + 0.5) * TICKS
+            plane.advance(now=created + offset * speed)
+            status = self.describe(arn)["lastStatus"]
+            if not seen or seen[-1][0] != status:
+                seen.append((status, offset))
+            if status == "STOPPED":
+                return seen, self.describe(arn)
+        raise AssertionError(f"no STOPPED in 600 realistic seconds: {seen}")
+
+
+@pytest.fixture
+def clock_lab():
+    with moto_lib.mock_aws():
+        yield ClockLab()
+
+
+def test_a_task_walks_all_eight_lifecycle_states_in_order(clock_lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+
+    A run-to-completion task passes through every documented status, each
+    once, in the documented order, and ends stopped with its container's exit.
+    """
+    seen, stopped = clock_lab.walk(speed=server.SPEEDS["fast"])
+
+    assert [status for status, _ in seen] == LIFECYCLE
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["containers"][0]["exitCode"] == 0
+    assert stopped["stoppedAt"] >= stopped["executionStoppedAt"] \
+        >= stopped["startedAt"]
+
+
+def test_phase_durations_scale_with_the_speed(clock_lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+
+    The same task takes realistic seconds at the realistic speed and the same
+    phases times the speed factor at test speed; only the clock differs.
+    """
+    realistic, fast = server.SPEEDS["realistic"], server.SPEEDS["fast"]
+    slow_seen, _ = clock_lab.walk(speed=realistic)
+    fast_seen, _ = clock_lab.walk(speed=fast)
+
+    # Offsets are in realistic seconds: the same numbers at both speeds means
+    # every phase at test speed lasted ``fast / realistic`` of its realistic time.
+    assert [s for s, _ in fast_seen] == [s for s, _ in slow_seen] == LIFECYCLE
+    assert [o for _, o in fast_seen] == pytest.approx([o for _, o in slow_seen])
+
+    starting = ("PROVISIONING", "PULL_WAIT", "PULL", "PENDING_TAIL", "ACTIVATING")
+    running_at = dict(slow_seen)["RUNNING"]
+    assert running_at == pytest.approx(
+        sum(dataplane.DURATIONS[phase] for phase in starting), abs=TICKS)
+
+    # In wall-clock terms: a realistic task takes tens of seconds to start, a
+    # task at test speed a fraction of one.
+    assert running_at * realistic >= 10
+    assert running_at * fast < 1
 
 
 # --- image behaviours ---------------------------------------------------------------
