@@ -8,7 +8,7 @@ because one emulator serves the whole test run.
 from __future__ import annotations
 
 import json
-import subprocess
+import re
 import time
 import uuid
 
@@ -17,7 +17,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from ecslab import rules
+from ecslab import commands, rules
 from ecslab.emulator import guards
 
 REGION = "ap-northeast-1"
@@ -734,30 +734,70 @@ def test_security_group_name(ec2, network):
 
 # --- The AWS CLI sees the same errors ------------------------------------------
 
-def cli_error_code(session, *args) -> str:
-    result = subprocess.run(["aws", *args], env=session.cli_env(),
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0, result.stdout
-    return result.stderr.split("An error occurred (", 1)[1].split(")", 1)[0]
+# "An error occurred (<code>) when calling the <Operation> operation: <message>"
+_CLI_ERROR = re.compile(r"An error occurred \(([^)]+)\) when calling the (\w+) "
+                        r"operation(?: \([^)]*\))?: (.*)", re.DOTALL)
+TRUST_ECS_TASKS = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
 
 
-def test_cli_gets_the_same_codes_as_boto3(session, ecs, ec2, elbv2, network):
-    """ECS (JSON), ELBv2 (query) and EC2 (EC2 XML) through the AWS CLI."""
-    ecs_code = refused(lambda: ecs.create_cluster(clusterName="bad name"),
-                       "InvalidParameterException")
-    assert ecs_code
-    assert cli_error_code(session, "ecs", "create-cluster", "--cluster-name",
-                          "bad name") == "InvalidParameterException"
+def cli_error(session, *args) -> tuple[str, str]:
+    """The error code and message the pinned AWS CLI prints for a refused call."""
+    result = commands.run_aws(session, list(args), timeout=60)
+    assert result.returncode not in (0, None), result.stdout or result.note
+    found = _CLI_ERROR.search(result.stderr)
+    assert found, result.stderr
+    return found.group(1), found.group(3).strip()
 
+
+def boto3_error(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as info:
+        call()
+    error = info.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+def cli_cases(network) -> dict:
+    """One refused request per service: (client, method, kwargs, CLI arguments).
+
+    ECS, Logs and ECR answer in JSON 1.1; ELBv2 and IAM in the query protocol's
+    XML; EC2 in its own XML.
+    """
     subnet = network["subnets"][0]
-    refused(lambda: elbv2.create_load_balancer(Name=unique("cli"), Subnets=[subnet]),
-            "ValidationError")
-    assert cli_error_code(session, "elbv2", "create-load-balancer", "--name",
-                          unique("cli"), "--subnets", subnet) == "ValidationError"
+    name = unique("cli")
+    return {
+        "ecs": ("ecs", "create_cluster", {"clusterName": "bad name"},
+                ["ecs", "create-cluster", "--cluster-name", "bad name"]),
+        "logs": ("logs", "create_log_group", {"logGroupName": "lab logs"},
+                 ["logs", "create-log-group", "--log-group-name", "lab logs"]),
+        "ecr": ("ecr", "create_repository", {"repositoryName": "Lab_Image"},
+                ["ecr", "create-repository", "--repository-name", "Lab_Image"]),
+        "elbv2": ("elbv2", "create_load_balancer", {"Name": name, "Subnets": [subnet]},
+                  ["elbv2", "create-load-balancer", "--name", name,
+                   "--subnets", subnet]),
+        "iam": ("iam", "create_role", {"RoleName": "lab role",
+                                       "AssumeRolePolicyDocument": TRUST_ECS_TASKS},
+                ["iam", "create-role", "--role-name", "lab role",
+                 "--assume-role-policy-document", TRUST_ECS_TASKS]),
+        "ec2": ("ec2", "create_security_group",
+                {"GroupName": "sg-cli", "Description": "d", "VpcId": network["vpc"]},
+                ["ec2", "create-security-group", "--group-name", "sg-cli",
+                 "--description", "d", "--vpc-id", network["vpc"]]),
+    }
 
-    refused(lambda: ec2.create_security_group(GroupName="sg-cli", Description="d",
-                                              VpcId=network["vpc"]),
-            "InvalidParameterValue")
-    assert cli_error_code(session, "ec2", "create-security-group", "--group-name",
-                          "sg-cli", "--description", "d", "--vpc-id",
-                          network["vpc"]) == "InvalidParameterValue"
+
+@pytest.mark.parametrize("service, code", [
+    ("ecs", "InvalidParameterException"), ("logs", "InvalidParameterException"),
+    ("ecr", "InvalidParameterException"), ("elbv2", "ValidationError"),
+    ("iam", "ValidationError"), ("ec2", "InvalidParameterValue"),
+])
+def test_cli_gets_the_same_errors_as_boto3(session, network, service, code):
+    """The issue's "the AWS CLI pointed at the emulator gets the same errors as
+    boto3": code and message, one refused request per wire protocol and service,
+    through ecslab's own ``run_aws`` (the pinned CLI, the local environment)."""
+    client, method, kwargs, args = cli_cases(network)[service]
+    from_boto3 = boto3_error(lambda: getattr(session.client(client), method)(**kwargs))
+    assert from_boto3[0] == code, from_boto3
+
+    assert cli_error(session, *args) == from_boto3
