@@ -43,12 +43,16 @@ COLUMNS = ["resource", "quantity", "unit", "unit price (USD)", "per hour (USD)",
            "source"]
 
 
+class NoPricesError(ValueError):
+    """The price table has no row for the region, so no figure can be given."""
+
+
 def prices_for(region: str) -> RegionPrices:
     """The region's prices; a region not in the table is named in the error."""
     try:
         return PRICES[region]
     except KeyError:
-        raise ValueError(f"no prices for region {region!r} in ecslab.cost (known: "
+        raise NoPricesError(f"no prices for region {region!r} in ecslab.cost (known: "
                          f"{', '.join(sorted(PRICES))}); check the AWS pricing "
                          "pages for it") from None
 

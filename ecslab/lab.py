@@ -122,10 +122,12 @@ class Lab:
     def cost_estimate(self, service: bool = False) -> pd.DataFrame:
         """Hourly cost on AWS of the task lab (or the service lab), per resource.
 
-        On the ``aws`` target nothing is created before this has been shown.
+        On the ``aws`` target nothing is created before this has been shown; a
+        region without prices raises ``ValueError`` and so still creates nothing.
         """
-        self._estimate_shown = True
-        return cost.estimate(self.spec, self.region, service=service)
+        table = cost.estimate(self.spec, self.region, service=service)
+        self._estimate_shown = True  # only once there is a table to show
+        return table
 
     def _guard_create(self) -> None:
         if self.session.is_local:
@@ -533,15 +535,23 @@ class Lab:
     def inventory(self) -> pd.DataFrame:
         """Every resource carrying this lab's tags: resource, name, id, state.
 
-        On AWS a last row says what the resources still cost per hour.
+        On AWS a last row says what the resources still cost per hour; in a
+        region the price table lacks, it says so instead of giving a figure.
         """
         found = inventory.discover(self.session, self.spec)
         table = inventory.table(found)
         if not self.session.is_local and len(table):
-            hourly = cost.billing_now(found, self.spec, self.region)
-            total = hourly["per hour (USD)"].iloc[-1]
-            table.loc[len(table)] = ["still billing", "", "",
-                                     f"about ${total:.4f} per hour"]
+            try:
+                hourly = cost.billing_now(found, self.spec, self.region)
+            except cost.NoPricesError:
+                # The inventory (and the teardown dry run built on it) must still
+                # list what exists: only the figure is missing.
+                billing = (f"no figure: ecslab.cost has no prices for "
+                           f"{self.region}; see the AWS pricing pages")
+            else:
+                total = hourly["per hour (USD)"].iloc[-1]
+                billing = f"about ${total:.4f} per hour"
+            table.loc[len(table)] = ["still billing", "", "", billing]
         return _masked(table)
 
     def billing(self) -> pd.DataFrame:
