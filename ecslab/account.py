@@ -34,10 +34,31 @@ def mask(text: str) -> str:
     return _ACCOUNT.sub(lambda m: "********" + m.group(2), text)
 
 
-def check_allowed(account: str, allowed: set[str]) -> None:
+class Masked:
+    """A log argument whose text is masked when, and only if, it is formatted.
+
+    ``log.info("... %s", Masked(error))`` keeps logging's lazy arguments while no
+    log line the library writes shows a full account id (an ARN, an ECR host).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object):
+        self.value = value
+
+    def __str__(self) -> str:
+        return mask(str(self.value))
+
+    __repr__ = __str__
+
+
+def check_allowed(account: str, allowed: set[str],
+                  outcome: str = "nothing was created") -> None:
+    """``GuardError`` unless ``account`` is allowed; ``outcome`` says what did
+    not happen (the message a learner reads)."""
     if account not in allowed:
         raise GuardError(
-            f"account {mask(account)} is not on the allow list: nothing was "
-            "created. Add it to ECSLAB_ALLOWED_ACCOUNTS (comma-separated) or pass "
+            f"account {mask(account)} is not on the allow list: {outcome}. "
+            "Add it to ECSLAB_ALLOWED_ACCOUNTS (comma-separated) or pass "
             "Lab(..., allowed_accounts=[...]) once you are sure this is the "
             "account to use.")

@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from .account import mask
+from . import account as account_guard
+from .account import Masked, mask
 
 log = logging.getLogger(__name__)
 
@@ -188,20 +189,40 @@ def _parse_json(text: str) -> Any:
         return None
 
 
+def _check_aws(session, allowed: list[str] | None) -> None:
+    """``GuardError`` unless the session's account is on the allow list.
+
+    Every command is guarded on AWS, reads included: whether a CLI command
+    changes anything cannot be told from its name (``ecs execute-command``,
+    ``--cli-input-json`` files, waiters, ``s3 sync``), and a command run in an
+    account the learner did not allow is a mistake even when it only reads,
+    since it copies someone else's resources into a shared notebook.
+    """
+    account_guard.check_allowed(session.account_id(),
+                                account_guard.allowed_accounts(allowed),
+                                outcome="the command was not run")
+
+
 def run_aws(session, args: list[str], *, cwd: str | Path | None = None,
             input: str | None = None, secret: bool = False, timeout: float = 300,
-            executable: str = "aws") -> CommandResult:
+            executable: str = "aws",
+            allowed_accounts: list[str] | None = None) -> CommandResult:
     """Run ``aws <args>`` against ``session``'s target; the result, whatever the exit.
 
     A non-zero exit is a result, not an exception: the CLI's own message is in
     ``stderr``. In local mode ``UnsafeCommandError`` is raised, before anything
     runs, if the environment or the arguments name a non-loopback endpoint or a
-    profile. ``secret`` keeps standard output (a password) out of every display.
+    profile. On AWS ``GuardError`` is raised, before anything runs, unless the
+    account is on the allow list (``allowed_accounts``, else
+    ``ECSLAB_ALLOWED_ACCOUNTS``), as the ``Lab`` requires before it creates.
+    ``secret`` keeps standard output (a password) out of every display.
     ``executable`` lets tests put a stand-in for the CLI.
     """
     env = session.cli_env()
     if session.is_local:
         _check_local(session, env, args)
+    else:
+        _check_aws(session, allowed_accounts)
     program = shutil.which(executable, path=env.get("PATH"))
     if program is None:
         raise FileNotFoundError(f"no {executable!r} command on PATH: install the "
@@ -212,10 +233,11 @@ def run_aws(session, args: list[str], *, cwd: str | Path | None = None,
         done = subprocess.run([program, *args], env=env, cwd=cwd, input=input,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        log.warning("%s: no answer in %.0fs", shlex.join(shown), timeout)
+        log.warning("%s: no answer in %.0fs", Masked(shlex.join(shown)), timeout)
         return CommandResult(command=shlex.join(shown), returncode=-1, args=shown,
                              note=f"stopped after {timeout:.0f}s without an answer")
-    log.info("%s -> exit %d", shlex.join(shown), done.returncode)
+    # The command line names ARNs and <account>.dkr.ecr hosts: masked, as shown.
+    log.info("%s -> exit %d", Masked(shlex.join(shown)), done.returncode)
     parsed = None
     if not secret and done.returncode == 0 and _wants_json(args):
         parsed = _parse_json(done.stdout)
@@ -296,7 +318,7 @@ def docker(*args: str, engine: DockerEngine | None = None, input: str | None = N
     except subprocess.TimeoutExpired:
         return CommandResult(command=text, returncode=-1, args=shown,
                              note=f"stopped after {timeout:.0f}s")
-    log.info("%s -> exit %d", shlex.join(shown), done.returncode)
+    log.info("%s -> exit %d", Masked(shlex.join(shown)), done.returncode)
     return CommandResult(command=text, returncode=done.returncode,
                          stdout=done.stdout, stderr=done.stderr, args=shown)
 

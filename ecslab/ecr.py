@@ -16,7 +16,8 @@ import logging
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from .account import mask
+from .account import allowed_accounts as allowed_accounts_from
+from .account import check_allowed, mask
 from .aws import as_dict, carries, error_code
 from .commands import (CommandResult, DockerEngine, docker, docker_engine, not_run,
                        run_aws)
@@ -155,13 +156,20 @@ def login(session, spec: LabSpec, password: LoginPassword | None = None,
 
 
 def push_image(session, spec: LabSpec, tag: str = "tag",
-               engine: DockerEngine | None = None) -> CommandResult:
-    """``docker image push <uri>:<tag>``: on AWS with an engine, else shown."""
+               engine: DockerEngine | None = None,
+               allowed_accounts: list[str] | None = None) -> CommandResult:
+    """``docker image push <uri>:<tag>``: on AWS with an engine, else shown.
+
+    A push adds an image to the account, so on AWS the account must be on the
+    allow list first (``allowed_accounts``, else ``ECSLAB_ALLOWED_ACCOUNTS``).
+    """
     remote = f"{repository_uri(session, spec)}:{tag}"
     if session.is_local:
         host = remote.split("/", 1)[0]
         return not_run(["docker", "image", "push", remote],
                        NO_REGISTRY.format(host=host))
+    check_allowed(session.account_id(), allowed_accounts_from(allowed_accounts),
+                  outcome="nothing was pushed")
     return docker("image", "push", remote, engine=engine)
 
 

@@ -299,7 +299,9 @@ class Lab:
                 if (self.session.is_local or "assume" not in text
                         or time.monotonic() + 10 > deadline):
                     raise
-                log.info("IAM role not usable yet, retrying in 10s: %s", error)
+                # AWS's message names the role's ARN, account id and all.
+                log.info("IAM role not usable yet, retrying in 10s: %s",
+                         account_guard.Masked(error))
                 time.sleep(10)
 
     def wait_until_stopped(self, task_arn: str | None = None, timeout: float = 600,

@@ -12,6 +12,7 @@ import time
 
 import ipywidgets as w
 
+from .account import Masked, mask
 from .service import is_steady, service_tasks
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,10 @@ class ScaleControl:
             self.status.value += " &mdash; steady"
 
     def _show_error(self, error: Exception) -> None:
+        # AWS's messages name ARNs: mask the account id in the widget and the log.
         self.status.value = (f"<span style='color:#cf222e'>"
-                             f"{html.escape(str(error))}</span>")
-        log.warning("scaling failed: %s", error)
+                             f"{html.escape(mask(str(error)))}</span>")
+        log.warning("scaling failed: %s", Masked(error))
 
     def _apply(self, _button=None) -> None:
         # A click has no cell to raise in: the error is shown in the widget.
