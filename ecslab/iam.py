@@ -16,7 +16,7 @@ import logging
 from botocore.exceptions import ClientError
 
 from . import spec as S
-from .aws import as_dict, error_code
+from .aws import as_dict, carries, error_code
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,10 @@ def ensure_role(iam, name: str, tags: dict[str, str]) -> dict:
     """Find the role ``name`` or create it with its trust policy and policies.
 
     Returns a record: role, arn, status (``found`` or ``created``), policies,
-    purpose. A found role gets any missing managed policy attached.
+    missing, purpose. A role this lab made gets any missing managed policy
+    attached (a re-run after a crash finishes the job). A role it found but did
+    not make is never changed: what it lacks is logged and listed in
+    ``missing``, for its owner to decide.
     """
     wanted = ROLES[name]
     try:
@@ -73,18 +76,31 @@ def ensure_role(iam, name: str, tags: dict[str, str]) -> dict:
         status = "created"
         log.info("created IAM role %s", name)
 
+    # The same rule on both targets, so the emulator shows what AWS will do: on
+    # a real account the role may be shared with other workloads.
+    ours = status == "created" or carries(role_tags(iam, name), tags)
     attached = {p["PolicyArn"] for p in
                 iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
-    for arn in wanted["policies"]:
-        if arn not in attached:
+    missing = [arn for arn in wanted["policies"] if arn not in attached]
+    if ours:
+        for arn in missing:
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
             attached.add(arn)
-            log.info("attached %s to %s", arn.rsplit("/", 1)[-1], name)
+            log.info("attached %s to %s", _short(arn), name)
+        missing = []
+    elif missing:
+        log.warning("IAM role %s was not made by this lab, so it is left as it is; "
+                    "it lacks %s (attach it yourself if the role is meant for "
+                    "ECS tasks)", name, ", ".join(_short(a) for a in missing))
 
     return {"role": name, "arn": role["Arn"], "status": status,
-            "policies": ", ".join(sorted(a.rsplit("/", 1)[-1] for a in attached))
-            or "(none)",
+            "policies": ", ".join(sorted(_short(a) for a in attached)) or "(none)",
+            "missing": ", ".join(_short(a) for a in missing),
             "purpose": wanted["purpose"]}
+
+
+def _short(policy_arn: str) -> str:
+    return policy_arn.rsplit("/", 1)[-1]
 
 
 def ensure_service_linked_role(iam) -> dict:
@@ -100,7 +116,7 @@ def ensure_service_linked_role(iam) -> dict:
         status = "created"
         log.info("created service-linked role %s", role["RoleName"])
     return {"role": role["RoleName"], "arn": role["Arn"], "status": status,
-            "policies": "AmazonECSServiceRolePolicy",
+            "policies": "AmazonECSServiceRolePolicy", "missing": "",
             "purpose": "ECS manages networking and load balancer targets for "
                        "awsvpc services with it"}
 

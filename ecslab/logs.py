@@ -6,6 +6,8 @@ import logging
 
 import pandas as pd
 
+from .aws import carries
+
 log = logging.getLogger(__name__)
 
 
@@ -17,10 +19,18 @@ def find_log_group(logs, name: str) -> dict | None:
 
 
 def ensure_log_group(logs, name: str, tags: dict, retention_days: int = 7) -> str:
-    """The log group's name; created with tags and a short retention (logs cost)."""
+    """The log group's name; created with tags and a short retention (logs cost).
+
+    A same-named group without this lab's tags is someone else's: ``ValueError``
+    rather than adopting it (and changing its retention), since teardown would
+    never delete it.
+    """
     if find_log_group(logs, name) is None:
         logs.create_log_group(logGroupName=name, tags=tags)
         log.info("created log group %s", name)
+    elif not carries(group_tags(logs, name), tags):
+        raise ValueError(f"log group {name} exists but does not carry this lab's "
+                         "tags: choose another prefix")
     logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
     return name
 
