@@ -561,12 +561,14 @@ class Lab:
         return cost.billing_now(inventory.discover(self.session, self.spec),
                                 self.spec, self.region)
 
-    def teardown(self, confirm: str | None = None,
-                 keep_roles: bool = False) -> pd.DataFrame:
+    def teardown(self, confirm: str | None = None, keep_roles: bool = False,
+                 on_wait=None) -> pd.DataFrame:
         """Delete this lab's resources in dependency order; what remains (empty).
 
         On AWS this is a dry run listing what would be deleted, until
-        ``confirm`` is the lab's prefix typed out.
+        ``confirm`` is the lab's prefix typed out. Each wait (services, tasks,
+        the load balancer) is logged as it starts and ends; ``on_wait(what,
+        phase, elapsed)`` is told too, for a notebook to show.
         """
         if not self.session.is_local and confirm != self.prefix:
             table = self.inventory()
@@ -578,7 +580,7 @@ class Lab:
         timeout = 120 if self.session.is_local else 900
         return _masked(teardown_steps.teardown(
             self.session, self.spec, timeout=timeout,
-            interval=self.poll_interval, keep_roles=keep_roles))
+            interval=self.poll_interval, keep_roles=keep_roles, on_wait=on_wait))
 
     def draw(self, which: str = "task", live: bool = True):
         """The lab's architecture as an SVG picture.

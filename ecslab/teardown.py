@@ -8,8 +8,9 @@ dependency drains are retried for a bounded time. Running it again is a no-op.
 from __future__ import annotations
 
 import logging
+import time
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from . import iam as iam_steps
 from .aws import error_code, retry
@@ -40,11 +41,37 @@ def _ignore_gone(call, *args, **kwargs):
         raise
 
 
+def _wait(waiter, what: str, on_wait=None, **kwargs) -> None:
+    """Run a boto3 waiter, saying when it starts and how long it took.
+
+    On AWS these waits last minutes (a load balancer, draining tasks), and a
+    waiter says nothing while it polls. ``on_wait(what, phase, elapsed)`` sees
+    ``"start"`` (elapsed 0) and then ``"done"`` or ``"gave up"``.
+    """
+    log.info("waiting for %s", what)
+    if on_wait is not None:
+        on_wait(what, "start", 0.0)
+    started = time.monotonic()
+    try:
+        waiter.wait(**kwargs)
+    except WaiterError:
+        elapsed = time.monotonic() - started
+        log.warning("gave up waiting for %s after %.0fs", what, elapsed)
+        if on_wait is not None:
+            on_wait(what, "gave up", elapsed)
+        raise
+    elapsed = time.monotonic() - started
+    log.info("%s after %.1fs", what, elapsed)
+    if on_wait is not None:
+        on_wait(what, "done", elapsed)
+
+
 def teardown(session, spec: LabSpec, timeout: float = 300,
-             interval: float = 2.0, keep_roles: bool = False):
+             interval: float = 2.0, keep_roles: bool = False, on_wait=None):
     """Delete the lab's resources; returns the inventory table of what remains.
 
-    ``timeout`` bounds each wait and each retried delete.
+    ``timeout`` bounds each wait and each retried delete. ``on_wait``, if
+    given, is told when each wait starts and ends (see ``_wait``).
     """
     found = discover(session, spec)
     ecs, ec2, elbv2 = (session.client(n) for n in ("ecs", "ec2", "elbv2"))
@@ -60,8 +87,9 @@ def teardown(session, spec: LabSpec, timeout: float = 300,
                      force=True)
         log.info("deleting service %s", arn.rsplit("/", 1)[-1])
     if services:
-        ecs.get_waiter("services_inactive").wait(
-            cluster=spec.cluster_name, services=services, WaiterConfig=wait)
+        _wait(ecs.get_waiter("services_inactive"),
+              f"{len(services)} service(s) to become inactive", on_wait,
+              cluster=spec.cluster_name, services=services, WaiterConfig=wait)
 
     # 2. Standalone tasks (and any a service left behind): stop, wait until stopped.
     tasks = [row["arn"] for row in discover(session, spec)["task"]]
@@ -69,17 +97,19 @@ def teardown(session, spec: LabSpec, timeout: float = 300,
         _ignore_gone(ecs.stop_task, cluster=spec.cluster_name, task=arn,
                      reason="ecslab teardown")
         log.info("stopping task %s", arn.rsplit("/", 1)[-1])
-    for start in range(0, len(tasks), 100):
-        ecs.get_waiter("tasks_stopped").wait(
-            cluster=spec.cluster_name, tasks=tasks[start:start + 100],
-            WaiterConfig=wait)
+    for start in range(0, len(tasks), 100):  # DescribeTasks takes 100 at most
+        chunk = tasks[start:start + 100]
+        _wait(ecs.get_waiter("tasks_stopped"), f"{len(chunk)} task(s) to stop",
+              on_wait, cluster=spec.cluster_name, tasks=chunk, WaiterConfig=wait)
 
     # 3. Load balancer (its listeners go with it), then target groups.
     for row in found["load balancer"]:
         _ignore_gone(elbv2.delete_load_balancer, LoadBalancerArn=row["id"])
         log.info("deleted load balancer %s", row["name"])
     if found["load balancer"]:
-        _ignore_gone(elbv2.get_waiter("load_balancers_deleted").wait,
+        _ignore_gone(_wait, elbv2.get_waiter("load_balancers_deleted"),
+                     f"{len(found['load balancer'])} load balancer(s) to be deleted",
+                     on_wait,
                      LoadBalancerArns=[r["id"] for r in found["load balancer"]],
                      WaiterConfig=wait)
     for row in found["target group"]:
