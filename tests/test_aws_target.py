@@ -3,17 +3,28 @@ non-local endpoint (target "aws"), and botocore's Stubber injects AWS's errors."
 
 from __future__ import annotations
 
+import json
+import logging
+import stat
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from botocore.stub import Stubber
 
 from ecslab import Lab, Session
 from ecslab.account import GuardError, mask
+from ecslab.aws import as_dict, carries, ec2_tags
+from ecslab.commands import docker_engine, run_aws
 from ecslab.cost import PRICES, estimate, prices_for
-from ecslab.spec import LabSpec
+from ecslab.ecr import push_image
+from ecslab.iam import TASKS_TRUST, delete_role
+from ecslab.spec import TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec
 
 ACCOUNT = "123456789012"  # the emulator's default account
+PRIVATE_ACCOUNT = "210987654323"  # an emulator account no other test uses
+UNPRICED_REGION = "eu-north-1"  # a real region missing from ecslab.cost's table
 
 
 @pytest.fixture
@@ -69,7 +80,7 @@ def test_teardown_is_a_dry_run_until_the_prefix_is_typed(aws_session):
     assert lab.inventory().empty
 
 
-def test_teardown_spares_an_untagged_decoy_and_the_default_vpc(aws_session):
+def test_teardown_spares_an_untagged_decoy(aws_session):
     lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
     lab.cost_estimate()
     lab.create_vpc()
@@ -78,13 +89,94 @@ def test_teardown_spares_an_untagged_decoy_and_the_default_vpc(aws_session):
         {"ResourceType": "vpc", "Tags": [{"Key": "Name",
                                           "Value": lab.spec.vpc_name}]}])
     decoy_id = decoy["Vpc"]["VpcId"]
-    defaults = [v["VpcId"] for v in ec2.describe_vpcs(
-        Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]]
 
     assert lab.teardown(confirm=lab.prefix).empty
-    left = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
-    assert decoy_id in left and set(defaults) <= left
+    assert decoy_id in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
     ec2.delete_vpc(VpcId=decoy_id)
+
+
+def test_teardown_spares_the_default_vpc_even_carrying_the_lab_tags(aws_session):
+    # Someone tagged the account's default VPC and its default security group as
+    # this lab's: teardown must still leave both, as AWS's defaults are never
+    # the lab's to delete.
+    lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
+    ec2 = aws_session.client("ec2")
+    vpcs = ec2.describe_vpcs(
+        Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    assert len(vpcs) == 1, "the emulator has a default VPC in every region"
+    default_vpc = vpcs[0]["VpcId"]
+    default_group = ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [default_vpc]},
+        {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]["GroupId"]
+    # The lab's tags, not its Name tag: a VPC is found by both, and finding is
+    # not what this test is about.
+    tags = ec2_tags(lab.spec.tags())
+    ec2.create_tags(Resources=[default_vpc, default_group], Tags=tags)
+    try:
+        lab.cost_estimate()
+        assert lab.create_vpc() != default_vpc
+        dry = lab.teardown()
+        assert list(dry["resource"]) == ["vpc"]
+        assert default_vpc not in set(dry["id"])
+        assert default_group not in set(dry["id"])
+
+        assert lab.teardown(confirm=lab.prefix).empty
+        still = ec2.describe_vpcs(VpcIds=[default_vpc])["Vpcs"][0]
+        assert still["IsDefault"] and carries(as_dict(still["Tags"]),
+                                              lab.spec.tags())
+        assert ec2.describe_security_groups(
+            GroupIds=[default_group])["SecurityGroups"]
+    finally:
+        ec2.delete_tags(Resources=[default_vpc, default_group], Tags=tags)
+
+
+@pytest.fixture
+def private_aws_session(endpoint, monkeypatch):
+    """The aws target in an emulator account of its own, so roles (global per
+    account) made here cannot meet another test's."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASENTINELSENTINEL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sentinel-secret-do-not-print")
+    made = Session(target="aws", region="ap-northeast-1", endpoint_url=endpoint)
+    # The emulator chooses the account by a request header, which Session adds
+    # for any session with ``account`` set; the aws target refuses it as an
+    # argument only because on AWS the credentials choose the account.
+    made.account = PRIVATE_ACCOUNT
+    return made
+
+
+def test_a_role_the_lab_did_not_make_is_reported_not_changed(private_aws_session,
+                                                             caplog):
+    iam = private_aws_session.client("iam")
+    assert private_aws_session.account_id() == PRIVATE_ACCOUNT
+    # A decoy: the execution role, made by someone else, untagged, no policy.
+    iam.create_role(RoleName=TASK_EXECUTION_ROLE,
+                    AssumeRolePolicyDocument=json.dumps(TASKS_TRUST))
+    try:
+        lab = _lab(private_aws_session, allowed_accounts=[PRIVATE_ACCOUNT])
+        lab.cost_estimate()
+        with caplog.at_level(logging.WARNING, logger="ecslab"):
+            roles = lab.ensure_task_roles().set_index("role")
+        assert roles.loc[TASK_ROLE, "status"] == "created"
+        assert roles.loc[TASK_EXECUTION_ROLE, "status"] == "found"
+        assert roles.loc[TASK_EXECUTION_ROLE, "missing"] == \
+            "AmazonECSTaskExecutionRolePolicy"
+        assert any(TASK_EXECUTION_ROLE in r.getMessage()
+                   and "AmazonECSTaskExecutionRolePolicy" in r.getMessage()
+                   for r in caplog.records if r.levelno == logging.WARNING)
+        assert iam.list_attached_role_policies(
+            RoleName=TASK_EXECUTION_ROLE)["AttachedPolicies"] == []
+
+        dry = lab.teardown()
+        assert list(dry.query("resource == 'role'")["name"]) == [TASK_ROLE]
+        assert lab.teardown(confirm=lab.prefix).empty
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_role(RoleName=TASK_ROLE)
+        decoy = iam.get_role(RoleName=TASK_EXECUTION_ROLE)["Role"]
+        assert not decoy.get("Tags")
+        assert iam.list_attached_role_policies(
+            RoleName=TASK_EXECUTION_ROLE)["AttachedPolicies"] == []
+    finally:
+        delete_role(iam, TASK_EXECUTION_ROLE)  # with any policy a bug attached
 
 
 def test_account_ids_are_masked_in_tables(aws_session):
@@ -183,6 +275,93 @@ def test_cost_table_arithmetic():
 def test_unknown_region_prices_are_named():
     with pytest.raises(ValueError, match="no prices for region 'mars-1'"):
         prices_for("mars-1")
+
+
+def test_a_region_without_prices_creates_nothing_yet_lists_what_exists(
+        endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASENTINELSENTINEL")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sentinel-secret-do-not-print")
+    region = UNPRICED_REGION
+    assert region not in PRICES
+    lab = _lab(Session(target="aws", region=region, endpoint_url=endpoint),
+               allowed_accounts=[ACCOUNT])
+
+    # No estimate could be shown, so none counts as shown.
+    with pytest.raises(ValueError, match=f"no prices for region '{region}'"):
+        lab.cost_estimate()
+    with pytest.raises(GuardError, match="cost estimate first"):
+        lab.create_vpc()
+    assert lab.inventory().empty
+
+    # Something of the lab's exists there all the same (made before, or by
+    # hand): the inventory and the dry run list it, with a note for the price.
+    ec2 = lab.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": ec2_tags(
+            lab.spec.tags(), name=lab.spec.vpc_name)}])["Vpc"]["VpcId"]
+    table = lab.inventory().set_index("resource")
+    assert table.loc["vpc", "id"] == vpc_id
+    note = table.loc["still billing", "state"]
+    assert f"no prices for {region}" in note and "$" not in note
+    dry = lab.teardown()
+    assert list(dry["resource"]) == ["vpc"]
+    assert set(dry["action"]) == {"would delete (dry run)"}
+
+    assert lab.teardown(confirm=lab.prefix).empty
+    assert not ec2.describe_vpcs(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
+
+
+# -- run_aws and push on the aws target --------------------------------------------
+
+
+def _spy_cli(tmp_path: Path) -> tuple[Path, Path]:
+    """A stand-in for the AWS CLI that records that it ran (the real one would
+    reach AWS, since on the aws target the environment names no endpoint)."""
+    ran = tmp_path / "ran"
+    spy = tmp_path / "aws"
+    spy.write_text(f"#!{sys.executable}\nopen({str(ran)!r}, 'a').write('ran')\n"
+                   "print('{}')\n")
+    spy.chmod(spy.stat().st_mode | stat.S_IXUSR)
+    return spy, ran
+
+
+@pytest.mark.parametrize("args", [["ecs", "list-clusters"],
+                                  ["ecs", "create-cluster", "--cluster-name", "x"]])
+def test_run_aws_refuses_an_unlisted_account(aws_session, tmp_path, monkeypatch,
+                                             args):
+    spy, ran = _spy_cli(tmp_path)
+    monkeypatch.delenv("ECSLAB_ALLOWED_ACCOUNTS", raising=False)
+    with pytest.raises(GuardError, match="the command was not run"):
+        run_aws(aws_session, args, executable=str(spy))
+    with pytest.raises(GuardError, match=r"\*{8}9012 is not on the allow list"):
+        run_aws(aws_session, args, executable=str(spy),
+                allowed_accounts=["111122223333"])
+    assert not ran.exists()
+
+    monkeypatch.setenv("ECSLAB_ALLOWED_ACCOUNTS", ACCOUNT)
+    assert run_aws(aws_session, args, executable=str(spy)).ok
+    assert ran.read_text() == "ran"
+
+
+def test_push_refuses_an_unlisted_account(aws_session, tmp_path, monkeypatch):
+    docker_log = tmp_path / "docker.log"
+    fake = tmp_path / "docker"
+    fake.write_text(f"#!{sys.executable}\nimport sys\n"
+                    f"open({str(docker_log)!r}, 'a').write(' '.join(sys.argv[1:]))\n"
+                    "print('99.0.0-fake')\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    engine = docker_engine(docker=str(fake))
+    assert engine.available
+    docker_log.unlink()
+    monkeypatch.delenv("ECSLAB_ALLOWED_ACCOUNTS", raising=False)
+    spec = LabSpec("push" + uuid.uuid4().hex[:6])
+    with pytest.raises(GuardError, match="nothing was pushed"):
+        push_image(aws_session, spec, engine=engine)
+    assert not docker_log.exists()
+    assert push_image(aws_session, spec, engine=engine,
+                      allowed_accounts=[ACCOUNT]).ok
+    assert docker_log.read_text().startswith("image push ")
 
 
 def test_local_target_needs_no_guard(session):

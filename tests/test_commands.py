@@ -95,10 +95,13 @@ def test_parent_credentials_and_endpoints_never_leak(session, tmp_path, monkeypa
 @pytest.mark.parametrize("endpoint_url", [
     "https://ecs.ap-northeast-1.amazonaws.com", "http://10.0.0.5:5000",
     "http://127.0.0.1.example.com:5000"])
-def test_local_mode_refuses_a_remote_endpoint(endpoint_url, tmp_path):
+def test_local_mode_refuses_a_remote_endpoint(endpoint, endpoint_url, tmp_path):
     ran = tmp_path / "ran"
     spy = _script(tmp_path / "aws", f"open({str(ran)!r}, 'w').close()\n")
-    remote = Session(target="local", endpoint_url=endpoint_url)
+    # The session may refuse such an endpoint itself; run_aws must refuse it
+    # too, whatever the session was given after it was made.
+    remote = Session(target="local", endpoint_url=endpoint)
+    remote.endpoint_url = endpoint_url
     with pytest.raises(UnsafeCommandError, match="not a loopback"):
         run_aws(remote, ["ecs", "list-clusters"], executable=str(spy))
     assert not ran.exists()

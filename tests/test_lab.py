@@ -4,13 +4,16 @@ safety with decoys, and bad input caught before any call."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import uuid
 
 import pytest
 
 from ecslab import Lab, Session
 from ecslab.aws import ec2_tags
-from ecslab.spec import LAB_TAG, LAB_TAG_VALUE, PREFIX_TAG, LabSpec
+from ecslab.spec import (EXECUTION_POLICY_ARN, LAB_TAG, LAB_TAG_VALUE,
+                         PREFIX_TAG, TASK_EXECUTION_ROLE, LabSpec)
 from ecslab.task import RunTaskParamsError, load_run_task_params
 
 
@@ -265,3 +268,59 @@ def test_preflight_runs_on_the_aws_target_without_sending(monkeypatch):
             family="pf", requiresCompatibilities=["FARGATE"],
             networkMode="bridge", cpu="256", memory="512",
             containerDefinitions=[{"name": "c", "image": "i"}])
+
+
+def test_someone_elses_log_group_is_not_adopted(session):
+    lab = Lab(_prefix(), session=session)
+    logs = session.client("logs")
+    # Same name, no tags (or another lab's): not this lab's to change or delete.
+    logs.create_log_group(logGroupName=lab.spec.log_group_name)
+    try:
+        with pytest.raises(ValueError, match="does not carry this lab's tags"):
+            lab.create_log_group()
+        group = logs.describe_log_groups(
+            logGroupNamePrefix=lab.spec.log_group_name)["logGroups"][0]
+        assert "retentionInDays" not in group
+        assert lab.inventory().empty
+    finally:
+        logs.delete_log_group(logGroupName=lab.spec.log_group_name)
+
+    # Its own group, found again on a re-run, is kept and given its retention.
+    assert lab.create_log_group() == lab.create_log_group()
+    group = logs.describe_log_groups(
+        logGroupNamePrefix=lab.spec.log_group_name)["logGroups"][0]
+    assert group["retentionInDays"] == 7
+    assert lab.teardown().empty
+
+
+def test_a_role_the_lab_made_gets_its_missing_policy_back(endpoint):
+    # A crash between CreateRole and AttachRolePolicy: the re-run finishes it.
+    session = Session(target="local", endpoint_url=endpoint,
+                      account="210987654324")
+    lab = Lab(_prefix(), session=session)
+    lab.ensure_task_roles()
+    iam = session.client("iam")
+    iam.detach_role_policy(RoleName=TASK_EXECUTION_ROLE,
+                           PolicyArn=EXECUTION_POLICY_ARN)
+    roles = lab.ensure_task_roles().set_index("role")
+    assert roles.loc[TASK_EXECUTION_ROLE, "missing"] == ""
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(
+        RoleName=TASK_EXECUTION_ROLE)["AttachedPolicies"]] == [EXECUTION_POLICY_ARN]
+    assert lab.teardown().empty
+
+
+def test_teardown_says_when_each_wait_starts_and_ends(lab, tmp_path, caplog):
+    _build(lab)
+    lab.run_task(lab.write_run_task_params(tmp_path / "runtask_params.json"))
+    waits = []
+    with caplog.at_level(logging.INFO, logger="ecslab"):
+        assert lab.teardown(on_wait=lambda *event: waits.append(event)).empty
+
+    assert [(what, phase) for what, phase, _ in waits] == [
+        ("1 task(s) to stop", "start"), ("1 task(s) to stop", "done")]
+    assert waits[0][2] == 0.0 and waits[1][2] >= 0
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == "ecslab.teardown"]
+    assert "waiting for 1 task(s) to stop" in lines
+    assert any(re.fullmatch(r"1 task\(s\) to stop after \d+\.\ds", line)
+               for line in lines)
