@@ -198,6 +198,8 @@ def _check_aws(session, allowed: list[str] | None) -> None:
     account the learner did not allow is a mistake even when it only reads,
     since it copies someone else's resources into a shared notebook.
     """
+    if allowed is None:
+        allowed = getattr(session, "allowed_accounts", None)
     account_guard.check_allowed(session.account_id(),
                                 account_guard.allowed_accounts(allowed),
                                 outcome="the command was not run")

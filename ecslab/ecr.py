@@ -168,6 +168,8 @@ def push_image(session, spec: LabSpec, tag: str = "tag",
         host = remote.split("/", 1)[0]
         return not_run(["docker", "image", "push", remote],
                        NO_REGISTRY.format(host=host))
+    if allowed_accounts is None:
+        allowed_accounts = getattr(session, "allowed_accounts", None)
     check_allowed(session.account_id(), allowed_accounts_from(allowed_accounts),
                   outcome="nothing was pushed")
     return docker("image", "push", remote, engine=engine)

@@ -71,6 +71,8 @@ class Lab:
                                           profile=profile)
         self._ids: dict[str, str] = {}
         self._allowed = account_guard.allowed_accounts(allowed_accounts)
+        if allowed_accounts is not None:
+            self.session.allowed_accounts = list(allowed_accounts)
         self._account: str | None = None
         self._estimate_shown = False
 

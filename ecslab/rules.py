@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Protocol
 
+from .account import Masked
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -885,5 +887,5 @@ def preflight(service: str, operation: str, params: dict,
     found = violations(service, operation, params, context)
     if found:
         _, name = _normalise(service, operation)
-        log.debug("preflight refused %s: %s", name, found[0].message)
+        log.debug("preflight refused %s: %s", name, Masked(found[0].message))
         raise PreflightError(name, found[0])

@@ -90,6 +90,9 @@ class Session:
         self.account = account
         self.region = region
         self.profile = profile
+        # The real-account allow list a Lab was given, so the CLI and docker
+        # steps made through this session obey it too (None: the environment's).
+        self.allowed_accounts: list[str] | None = None
         self._clients: dict[str, object] = {}
 
         if self.target == "local":

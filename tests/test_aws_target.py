@@ -344,6 +344,19 @@ def test_run_aws_refuses_an_unlisted_account(aws_session, tmp_path, monkeypatch,
     assert ran.read_text() == "ran"
 
 
+def test_the_labs_allow_list_guards_its_commands(aws_session, tmp_path,
+                                                monkeypatch):
+    spy, ran = _spy_cli(tmp_path)
+    monkeypatch.delenv("ECSLAB_ALLOWED_ACCOUNTS", raising=False)
+    lab = _lab(aws_session, allowed_accounts=["111122223333"])
+    with pytest.raises(GuardError, match="the command was not run"):
+        run_aws(lab.session, ["ecs", "list-clusters"], executable=str(spy))
+    assert not ran.exists()
+    lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
+    assert run_aws(lab.session, ["ecs", "list-clusters"], executable=str(spy)).ok
+    assert ran.read_text() == "ran"
+
+
 def test_push_refuses_an_unlisted_account(aws_session, tmp_path, monkeypatch):
     docker_log = tmp_path / "docker.log"
     fake = tmp_path / "docker"
