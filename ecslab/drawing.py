@@ -318,15 +318,21 @@ def draw_task_lab(spec: LabSpec, inventory=None) -> str:
 def draw_service_lab(spec: LabSpec, inventory=None) -> str:
     """SVG of the service lab: ``desired_count`` httpd tasks behind a load balancer.
 
-    Draws two public subnets in two Availability Zones, the internet gateway and
-    route table, the load balancer with its HTTP:80 listener and ip target group,
-    the service's tasks spread across the subnets, the two security groups (the
-    load balancer's open on 80, the tasks' admitting 80 only from it), the path a
-    request takes (internet, gateway, load balancer, target group, task), the log
-    group and the roles. With an ``inventory`` only what exists is in colour.
+    Draws every public subnet of ``spec.subnet_cidrs`` (one per Availability
+    Zone), the internet gateway and route table, the load balancer with its HTTP
+    listener and ip target group, the service's tasks spread across the subnets,
+    the two security groups (the load balancer's open on the port, the tasks'
+    admitting it only from the load balancer's group), the path a request takes
+    (internet, gateway, load balancer, target group, task), the log group and the
+    roles. Ports are ``spec.container_port``, which the lab uses for the listener,
+    the target group and both groups' rules. With an ``inventory`` only what
+    exists is in colour.
     """
     inv = _Inventory(inventory)
-    subnets = list(zip(spec.subnet_names(), spec.subnet_cidrs))[:2]
+    subnets = list(zip(spec.subnet_names(), spec.subnet_cidrs))
+    # Two subnets read "both"; the lab makes one per CIDR, so say how many.
+    all_subnets = "both subnets" if len(subnets) == 2 else f"all {len(subnets)} subnets"
+    port = spec.container_port
     tasks = inv.find_any("task", spec.desired_count)
 
     def build():
@@ -341,22 +347,22 @@ def draw_service_lab(spec: LabSpec, inventory=None) -> str:
                                          spec.internet_gateway_name))
                 routes = _resource(RouteTable, "route_table", [
                     spec.route_table_name, "0.0.0.0/0 → internet gateway",
-                    "both subnets"],
+                    all_subnets],
                     inv.find("route table", spec.route_table_name))
                 with _group("sg_alb", f"security group {spec.lb_security_group_name}"
-                            "\ninbound TCP 80 from 0.0.0.0/0", _SG_RED,
+                            f"\ninbound TCP {port} from 0.0.0.0/0", _SG_RED,
                             inv.find("security group", spec.lb_security_group_name),
                             dashed=True):
                     alb = _resource(ALB, "load_balancer", [
                         "load balancer", spec.load_balancer_name,
-                        "internet-facing, both subnets"],
+                        f"internet-facing, {all_subnets}"],
                         inv.find("load balancer", spec.load_balancer_name))
                     listener = _resource(None, "listener", [
-                        "listener", "HTTP:80 → forward"],
+                        "listener", f"HTTP:{port} → forward"],
                         inv.find_any("listener", 1)[0])
                 target_group = _resource(None, "target_group", [
                     "target group", spec.target_group_name,
-                    f"target type ip · HTTP:{spec.container_port}"],
+                    f"target type ip · HTTP:{port}"],
                     inv.find("target group", spec.target_group_name))
 
                 task_nodes = {}
@@ -369,7 +375,7 @@ def draw_service_lab(spec: LabSpec, inventory=None) -> str:
                                 inv.find("subnet", name), fill="#F2F6E8"):
                         with _group(f"sg_ecs_{index + 1}",
                                     f"security group {spec.security_group_name}\n"
-                                    f"inbound TCP {spec.container_port} only from "
+                                    f"inbound TCP {port} only from "
                                     f"{spec.lb_security_group_name}", _SG_RED,
                                     inv.find("security group",
                                              spec.security_group_name),
@@ -414,12 +420,12 @@ def draw_service_lab(spec: LabSpec, inventory=None) -> str:
                 SERVICE_ROLE, "an awsvpc service uses", SERVICE_LINKED_ROLE,
                 "instead"], inv.find("role", SERVICE_ROLE))
 
-        internet >> _edge("HTTP 80", traffic=True) >> igw
+        internet >> _edge(f"HTTP {port}", traffic=True) >> igw
         igw >> _edge(traffic=True) >> alb
         alb >> _edge(traffic=True) >> listener
         listener >> _edge("forward", traffic=True) >> target_group
         for _, task in sorted(task_nodes.items()):
-            target_group >> _edge(f":{spec.container_port}", traffic=True) >> task
+            target_group >> _edge(f":{port}", traffic=True) >> task
             task >> _edge() >> logs
         routes >> _edge("0.0.0.0/0") >> igw
         if task_nodes:

@@ -117,6 +117,28 @@ def test_another_prefix_and_cidr_show_up_in_the_picture():
     assert "hello-world" in task and "httpd" in service
 
 
+def test_another_port_and_three_subnets_show_up_in_the_picture():
+    spec = LabSpec(prefix="three", container_port=8080,
+                   subnet_cidrs=("10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"))
+    svg = text_of(draw_service_lab(spec))
+
+    # The port is the spec's everywhere the lab uses it: the load balancer's
+    # group, the listener, the target group, the tasks' group and the path.
+    for text in ("inbound TCP 8080 from 0.0.0.0/0", "HTTP:8080 → forward",
+                 "target type ip · HTTP:8080", "inbound TCP 8080 only from",
+                 "HTTP 8080", ":8080"):
+        assert text in svg, text
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert [t for t in labels if re.search(r"\b80\b", t)] == []
+
+    # One subnet per CIDR, each with its own zone and its share of the tasks.
+    for number, cidr in enumerate(spec.subnet_cidrs, start=1):
+        assert cidr in svg and f"Availability Zone {number}" in svg
+    assert "three_public_subnet_3" in svg and svg.count("cluster_sg_ecs_") == 3
+    assert "all 3 subnets" in svg and "both subnets" not in svg
+    assert "no task here" not in svg  # three tasks, one in each subnet
+
+
 def test_service_lab_draws_desired_count_tasks():
     svg = text_of(draw_service_lab(LabSpec(prefix="ecslab", desired_count=5)))
     assert all(f"task {n}</text>" in svg for n in range(1, 6))
