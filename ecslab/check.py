@@ -136,19 +136,44 @@ def _internet_gateway(lab) -> Check:
                  f"{igw['InternetGatewayId']} is attached to {vpc['VpcId']}")
 
 
-def _route_table(lab) -> Check:
-    table = _one(_ec2_named(lab, "rtb", lab.spec.route_table_name), "route_table",
-                 "tagged route table")
+def _internet_route(lab, step: str, again: str) -> tuple[dict, str]:
+    """The lab's route table and its gateway, once 0.0.0.0/0 is seen to go to
+    the lab's internet gateway (what makes a subnet public); ``again`` is the
+    call that adds a missing route."""
+    spec = lab.spec
+    table = _one(_ec2_named(lab, "rtb", spec.route_table_name), step,
+                 f"route table {spec.route_table_name}")
+    igw = _one(_ec2_named(lab, "igw", spec.internet_gateway_name), step,
+               f"internet gateway {spec.internet_gateway_name}")
+    igw_id = igw["InternetGatewayId"]
     default = [r for r in table.get("Routes", [])
                if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
-    _need(default and default[0].get("GatewayId", "").startswith("igw-"),
-          "route_table", "no route 0.0.0.0/0 to the internet gateway")
+    _need(bool(default), step,
+          f"{spec.route_table_name} has no route 0.0.0.0/0, so its subnets are "
+          f"not public: nothing in them reaches the internet; run {again} "
+          "(it adds the route)")
+    target = (default[0].get("GatewayId") or default[0].get("NatGatewayId")
+              or default[0].get("NetworkInterfaceId") or "nowhere")
+    _need(target == igw_id, step,
+          f"{spec.route_table_name} sends 0.0.0.0/0 to {target}, not to the "
+          f"lab's internet gateway {igw_id}; delete that route and run {again}")
+    # A route whose gateway was detached or deleted stays, as a blackhole.
+    # https://docs.aws.amazon.com/vpc/latest/userguide/RouteTables.html
+    _need(default[0].get("State", "active") == "active", step,
+          f"the route 0.0.0.0/0 -> {igw_id} is {default[0].get('State')}: the "
+          "gateway is detached or gone; run lab.create_internet_gateway()")
+    return table, igw_id
+
+
+def _route_table(lab) -> Check:
+    table, igw_id = _internet_route(lab, "route_table",
+                                    "lab.create_route_table()")
     subnet = _one(_ec2_named(lab, "subnet", lab.spec.subnet_name), "route_table",
                   "subnet")
     associated = [a.get("SubnetId") for a in table.get("Associations", [])]
     _need(subnet["SubnetId"] in associated, "route_table",
           "the public subnet is not associated with the route table")
-    return Check("route_table", True, f"0.0.0.0/0 -> {default[0]['GatewayId']}, "
+    return Check("route_table", True, f"0.0.0.0/0 -> {igw_id}, "
                  f"associated with {subnet['SubnetId']}")
 
 
@@ -254,20 +279,22 @@ def _service_roles(lab) -> Check:
 
 
 def _subnets(lab) -> Check:
-    zones = {}
+    zones, ids = {}, {}
     for name in lab.spec.subnet_names():
         subnet = _one(_ec2_named(lab, "subnet", name), "subnets", f"subnet {name}")
-        zones[name] = subnet["AvailabilityZone"]
+        zones[name], ids[name] = subnet["AvailabilityZone"], subnet["SubnetId"]
     _need(len(set(zones.values())) >= 2, "subnets",
           "the subnets share one Availability Zone; a load balancer needs two")
-    table = _one(_ec2_named(lab, "rtb", lab.spec.route_table_name), "subnets",
-                 "route table")
+    table, igw_id = _internet_route(lab, "subnets",
+                                    "lab.create_service_network()")
     associated = {a.get("SubnetId") for a in table.get("Associations", [])}
-    _need(len(associated) >= len(zones), "subnets",
-          "not every public subnet is associated with the route table")
+    loose = [name for name, subnet_id in ids.items() if subnet_id not in associated]
+    _need(not loose, "subnets",
+          f"{', '.join(loose)} not associated with {lab.spec.route_table_name}, "
+          "so not public; run lab.create_service_network()")
     return Check("subnets", True, f"{len(zones)} public subnets in "
-                 f"{len(set(zones.values()))} Availability Zones",
-                 [f"{n}: {z}" for n, z in zones.items()])
+                 f"{len(set(zones.values()))} Availability Zones, 0.0.0.0/0 -> "
+                 f"{igw_id}", [f"{n}: {z}" for n, z in zones.items()])
 
 
 def _lb_security_group(lab) -> Check:
@@ -309,41 +336,116 @@ def _load_balancer(lab) -> Check:
                  f"{len(zones)} zones", [f"DNS name {balancer['DNSName']}"])
 
 
-def _target_group(lab) -> Check:
+def _lab_target_group(lab, step: str) -> dict:
     elbv2 = lab.client("elbv2")
     name = lab.spec.target_group_name
-    group = _one(elbv2.describe_target_groups(Names=[name])["TargetGroups"],
-                 "target_group", f"target group {name}")
+    try:
+        found = elbv2.describe_target_groups(Names=[name])["TargetGroups"]
+    except elbv2.exceptions.TargetGroupNotFoundException:
+        found = []
+    _need(bool(found), step, f"target group {name} does not exist; run "
+          "lab.create_target_group()")
+    return found[0]
+
+
+def _target_group(lab) -> Check:
+    group = _lab_target_group(lab, "target_group")
+    name, port = group["TargetGroupName"], lab.spec.container_port
+    remake = (f"delete {name} (nothing may use it) and run "
+              "lab.create_target_group()")
+    # An awsvpc task registers by its IP address, never as an instance.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html
     _need(group["TargetType"] == "ip", "target_group",
-          f"target type is {group['TargetType']}; awsvpc tasks need 'ip'")
+          f"target type is {group['TargetType']}; awsvpc (Fargate) tasks register "
+          f"by IP, so it must be 'ip' (it cannot be changed: {remake})")
+    _need((group["Protocol"], group["Port"]) == ("HTTP", port), "target_group",
+          f"it sends {group['Protocol']}:{group['Port']} to its targets; httpd "
+          f"listens on HTTP:{port} ({remake})")
+    path = group.get("HealthCheckPath")
+    _need(path == "/", "target_group",
+          f"the health check asks for {path!r}, not '/': httpd serves its page "
+          "on '/' only, so every task would turn unhealthy and be replaced; "
+          f"modify_target_group(HealthCheckPath='/') fixes it")
     return Check("target_group", True, f"{name}: target type ip, HTTP:"
-                 f"{group['Port']}, health check {group.get('HealthCheckPath')}")
+                 f"{group['Port']}, health check {path}")
+
+
+def _forwards_to(action: dict) -> list[str]:
+    """The target groups a listener action sends requests to."""
+    arns = [g["TargetGroupArn"] for g in
+            action.get("ForwardConfig", {}).get("TargetGroups", [])]
+    single = action.get("TargetGroupArn")
+    return arns if arns else ([single] if single else [])
 
 
 def _listener(lab) -> Check:
     elbv2 = lab.client("elbv2")
-    balancer = elbv2.describe_load_balancers(
-        Names=[lab.spec.load_balancer_name])["LoadBalancers"][0]
+    name, port = lab.spec.load_balancer_name, lab.spec.container_port
+    try:
+        balancer = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"][0]
+    except elbv2.exceptions.LoadBalancerNotFoundException:
+        raise AssertionError(f"listener: load balancer {name} does not exist; run "
+                             "lab.create_load_balancer()") from None
     listeners = elbv2.describe_listeners(
         LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-    listener = _one([x for x in listeners if x["Port"] == lab.spec.container_port],
-                    "listener", f"listener on port {lab.spec.container_port}")
+    on_port = [x for x in listeners if x["Port"] == port]
+    present = ", ".join(f"{x['Protocol']}:{x['Port']}" for x in listeners)
+    _need(bool(on_port), "listener",
+          f"{name} has no listener on port {port} (it has {present or 'none'}); "
+          "run lab.create_listener()")
+    listener = on_port[0]
+    _need(listener["Protocol"] == "HTTP", "listener",
+          f"the listener on port {port} speaks {listener['Protocol']}, not HTTP")
+
+    group = _lab_target_group(lab, "listener")
     action = listener["DefaultActions"][0]
-    _need(action["Type"] == "forward", "listener", "it does not forward")
-    return Check("listener", True, f"{listener['Protocol']}:{listener['Port']} "
-                 "forwards to the target group")
+    _need(action["Type"] == "forward", "listener",
+          f"its default action is {action['Type']}, not forward: no request "
+          f"reaches the tasks; modify_listener to forward to "
+          f"{group['TargetGroupName']}")
+    _need(_forwards_to(action) == [group["TargetGroupArn"]], "listener",
+          f"it forwards to {[a.rsplit('/', 2)[-2] for a in _forwards_to(action)]}, "
+          f"not to the lab's target group {group['TargetGroupName']}, where the "
+          "service registers its tasks")
+    return Check("listener", True, f"HTTP:{port} forwards to "
+                 f"{group['TargetGroupName']}")
 
 
 def _service_task_definition(lab) -> Check:
+    spec, step = lab.spec, "service_task_definition"
     definition = lab.client("ecs").describe_task_definition(
-        taskDefinition=lab.spec.service_family)["taskDefinition"]
-    container = definition["containerDefinitions"][0]
+        taskDefinition=spec.service_family)["taskDefinition"]
+    revision = f"{definition['family']}:{definition['revision']}"
+    fix = "run lab.register_service_task_definition() for a new revision"
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+    _need("FARGATE" in definition.get("requiresCompatibilities", []), step,
+          f"{revision} is not marked compatible with FARGATE "
+          f"({definition.get('requiresCompatibilities', [])}): the service "
+          f"cannot run it on Fargate; {fix}")
+    _need(definition.get("networkMode") == "awsvpc", step,
+          f"{revision} has network mode {definition.get('networkMode')}; Fargate "
+          f"needs awsvpc; {fix}")
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    _need(spec.service_container_name in containers, step,
+          f"{revision} has no container named {spec.service_container_name} "
+          f"(it has {sorted(containers)}), which the service's load balancer "
+          f"entry names; {fix}")
+    container = containers[spec.service_container_name]
+    _need(container["image"] == spec.service_image, step,
+          f"the container runs {container['image']}, not {spec.service_image}; "
+          f"{fix}")
     ports = [p["containerPort"] for p in container.get("portMappings", [])]
-    _need(lab.spec.container_port in ports, "service_task_definition",
-          f"the container does not map port {lab.spec.container_port}")
-    return Check("service_task_definition", True,
-                 f"{definition['family']}:{definition['revision']} — "
-                 f"{container['image']} on port {ports[0]}")
+    _need(spec.container_port in ports, step,
+          f"the container does not map port {spec.container_port}; {fix}")
+    log_config = container.get("logConfiguration", {})
+    _need(log_config.get("logDriver") == "awslogs", step,
+          f"the container's log driver is {log_config.get('logDriver')}, not "
+          f"awslogs: its output would not reach CloudWatch Logs; {fix}")
+    group = log_config.get("options", {}).get("awslogs-group")
+    _need(group == spec.log_group_name, step,
+          f"the container logs to {group}, not to {spec.log_group_name}; {fix}")
+    return Check(step, True, f"{revision} — Fargate, awsvpc, {container['image']} "
+                 f"on port {spec.container_port}, awslogs to {group}")
 
 
 def _service(lab) -> Check:
