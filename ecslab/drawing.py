@@ -126,6 +126,15 @@ class _Inventory:
             kind = _text(row["resource"]).lower()
             self._named.setdefault((kind, _text(row["name"])), row)
             self._by_kind[kind].append(row)
+            family, _, revision = _text(row["name"]).rpartition(":")
+            if kind == "task definition" and family and revision.isdigit():
+                # The inventory lists each revision ("family:3"); the picture
+                # draws the family, with the newest revision under it.
+                newest = self._named.get((kind, family), {}).get("_revision", 0)
+                if int(revision) > newest:
+                    self._named[(kind, family)] = {
+                        **row, "id": f"revision {revision}",
+                        "_revision": int(revision)}
 
     def find(self, kind: str, name: str) -> _Found:
         """A resource the spec names: matched on its kind and exact name."""

@@ -186,6 +186,34 @@ def _discover_ecr(ecr, spec: LabSpec, found: Found) -> None:
                       repo["repositoryUri"], "ACTIVE")
 
 
+def with_account_roles(session, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus a row for each course role that exists but is not the lab's.
+
+    For the live picture only. The roles are account-wide and found by name: a
+    learner's task lab (or an administrator) may have made them under another
+    prefix, and the service lab then uses them as they are. ``discover`` never
+    lists them, so teardown, which works from ``discover``, never deletes a role
+    it did not create.
+    """
+    listed = set(frame.loc[frame["resource"] == "role", "name"])
+    iam = session.client("iam")
+    extra = []
+    for name in (TASK_ROLE, TASK_EXECUTION_ROLE, SERVICE_ROLE):
+        if name in listed:
+            continue
+        try:
+            iam.get_role(RoleName=name)
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            continue
+        extra.append({"resource": "role", "name": name, "id": name,
+                      "state": "account-wide, not this lab's"})
+    if not extra:
+        return frame
+    return pd.DataFrame(frame.to_dict("records") + extra, columns=frame.columns)
+
+
 def table(found: Found) -> pd.DataFrame:
     """The course's "resources created" table: resource, name, id, state."""
     rows = [{k: row[k] for k in COLUMNS} for row in found.all()]
