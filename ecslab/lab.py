@@ -522,6 +522,28 @@ class Lab:
         """``http://<dns name>/``: where the service answers on AWS."""
         return f"http://{self.create_load_balancer()['dns']}/"
 
+    def request_load_balancer(self, url: str | None = None, timeout: float = 5.0,
+                              attempts: int = 12, interval: float = 10.0,
+                              lines: int = 5) -> dict:
+        """GET the load balancer's DNS name as a browser would; what answers.
+
+        On AWS: ``url, status, body`` (the body's first ``lines`` lines; httpd
+        says "It works!"), ``attempts`` and ``simulated=False``. A try waits at
+        most ``timeout`` s; no answer, 502, 503 or 504 (targets still turning
+        healthy) is tried again every ``interval`` s, ``attempts`` times in all;
+        ``ConnectionError`` if nothing ever answered HTTP. On the emulator no
+        request is made: ``status`` is None, ``simulated`` True and ``note``
+        says that no container answers. ``url`` replaces the load balancer's.
+        """
+        url = url or service_steps.load_balancer_url(
+            self._aws("elbv2"), self.spec.load_balancer_name)
+        if self.session.is_local:
+            return {"url": url, "status": None, "body": "", "attempts": 0,
+                    "simulated": True, "note": service_steps.NO_CONTAINER_ANSWERS}
+        answer = service_steps.http_get(url, timeout=timeout, attempts=attempts,
+                                        interval=interval, lines=lines)
+        return {**answer, "simulated": False}
+
     # -- images -----------------------------------------------------------------
     @_creates
     def create_ecr_repository(self) -> str:
@@ -589,6 +611,8 @@ class Lab:
 
         ``live`` draws only what exists right now (from the inventory), so the
         picture fills in as the steps run; ``which`` is ``task`` or ``service``.
+        The account-wide roles count as existing when they are there, whoever
+        made them (the inventory, and so teardown, keeps to the lab's own).
         """
         from IPython.display import SVG
 
@@ -598,7 +622,10 @@ class Lab:
                 "service": drawing.draw_service_lab}.get(which)
         if draw is None:
             raise ValueError(f"which must be 'task' or 'service', not {which!r}")
-        return SVG(draw(self.spec, self.inventory() if live else None))
+        if not live:
+            return SVG(draw(self.spec, None))
+        return SVG(draw(self.spec, inventory.with_account_roles(
+            self.session, self.inventory())))
 
     def check(self, step: str) -> Check:
         """Check that a step worked; raises ``AssertionError`` saying what is wrong."""
