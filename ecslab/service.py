@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.error
+import urllib.request
 
 import pandas as pd
 
@@ -132,3 +134,70 @@ def events(service: dict, limit: int = 10) -> pd.DataFrame:
     rows = [{"time": e["createdAt"], "message": mask(e["message"])}
             for e in service.get("events", [])[:limit]]
     return pd.DataFrame(rows, columns=["time", "message"])
+
+
+# What the notebook says on the emulator instead of making a request.
+NO_CONTAINER_ANSWERS = (
+    "no request made: on the emulator no container runs and the load "
+    "balancer's DNS name does not resolve, so nothing answers HTTP (the tasks "
+    "and the targets' health are simulated); on AWS this returns httpd's "
+    "default page, 'It works!'")
+
+# While a new load balancer's name spreads through DNS and its targets pass their
+# first health checks, a request cannot connect, or the load balancer answers 503
+# (no healthy target) or 502/504 (a target that is still starting): each is worth
+# another try.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html
+_RETRY_STATUSES = frozenset({502, 503, 504})
+_MAX_BODY = 64 * 1024  # bytes read of an answer; the first lines are all we show
+
+
+def load_balancer_url(elbv2, name: str) -> str:
+    """``http://<dns name>/`` of the load balancer ``name``, which must exist."""
+    try:
+        balancer = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"][0]
+    except elbv2.exceptions.LoadBalancerNotFoundException:
+        raise LookupError(f"load balancer {name} does not exist; run "
+                          "lab.create_load_balancer() first") from None
+    return f"http://{balancer['DNSName']}/"
+
+
+def http_get(url: str, timeout: float = 5.0, attempts: int = 12,
+             interval: float = 10.0, lines: int = 5) -> dict:
+    """GET ``url`` as a browser would; its status and the first ``lines`` lines.
+
+    Each try waits at most ``timeout`` seconds; a failed connection or a 502, 503
+    or 504 is tried again after ``interval`` seconds, ``attempts`` times in all,
+    so the whole call is bounded. Returns ``url, status, body, attempts``; the
+    last answer is returned even if it is a 5xx. Raises ``ConnectionError`` when
+    no try got an HTTP answer at all.
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, not {attempts!r}")
+    for attempt in range(1, attempts + 1):
+        status, raw, problem = _get_once(url, timeout)
+        if status is not None and (status not in _RETRY_STATUSES
+                                   or attempt == attempts):
+            text = raw.decode("utf-8", errors="replace")
+            log.info("GET %s: HTTP %d after %d attempt(s)", url, status, attempt)
+            return {"url": url, "status": status, "attempts": attempt,
+                    "body": "\n".join(text.splitlines()[:lines])}
+        if attempt < attempts:
+            log.info("GET %s: %s; trying again in %.0fs (attempt %d of %d)", url,
+                     problem or f"HTTP {status}", interval, attempt, attempts)
+            time.sleep(interval)
+    raise ConnectionError(f"GET {url}: no HTTP answer in {attempts} attempt(s) "
+                          f"({problem}); on AWS a new load balancer's DNS name "
+                          "can take a few minutes to resolve")
+
+
+def _get_once(url: str, timeout: float) -> tuple[int | None, bytes, str]:
+    """One GET: status and body, or ``None`` and why nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read(_MAX_BODY), ""
+    except urllib.error.HTTPError as error:  # an answer too, with a 4xx or 5xx
+        with error:
+            return error.code, error.read(_MAX_BODY), ""
+    except (urllib.error.URLError, OSError) as error:  # DNS, refused, timed out
+        return None, b"", str(getattr(error, "reason", error))
