@@ -170,3 +170,16 @@ def test_live_drawing_fills_in_as_resources_appear(rendered, stem):
 def test_inventory_without_the_needed_columns_is_refused():
     with pytest.raises(ValueError, match="state"):
         draw_task_lab(SPEC, pd.DataFrame([{"resource": "vpc", "name": "x", "id": "1"}]))
+
+
+@pytest.mark.parametrize("stem, family", [("task_lab", SPEC.task_family),
+                                          ("service_lab", SPEC.service_family)])
+def test_live_task_definition_is_found_by_its_revisions(stem, family):
+    # The inventory names each revision "family:N", as ECS does.
+    rows = [{"resource": "task definition", "name": f"{family}:{n}",
+             "id": f"arn:aws:ecs:::task-definition/{family}:{n}", "state": "ACTIVE"}
+            for n in (1, 3, 2)]
+    svg = text_of(DRAWINGS[stem](SPEC, pd.DataFrame(rows)))
+    [label] = re.findall(r"<title>task_definition</title>.*?</g>", svg, re.DOTALL)
+    assert "(not created yet)" not in label
+    assert "revision 3 · ACTIVE" in label and "revision 2" not in label
