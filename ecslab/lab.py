@@ -586,17 +586,19 @@ class Lab:
                                 self.spec, self.region)
 
     def teardown(self, confirm: str | None = None, keep_roles: bool = False,
-                 on_wait=None) -> pd.DataFrame:
+                 on_wait=None, dry_run: bool = False) -> pd.DataFrame:
         """Delete this lab's resources in dependency order; what remains (empty).
 
-        On AWS this is a dry run listing what would be deleted, until
-        ``confirm`` is the lab's prefix typed out. Each wait (services, tasks,
-        the load balancer) is logged as it starts and ends; ``on_wait(what,
-        phase, elapsed)`` is told too, for a notebook to show.
+        With ``dry_run``, and always on AWS until ``confirm`` is the lab's prefix
+        typed out, nothing is deleted: the table lists what would be. Each wait
+        (services, tasks, the load balancer) is logged as it starts and ends;
+        ``on_wait(what, phase, elapsed)`` is told too, for a notebook to show.
         """
-        if not self.session.is_local and confirm != self.prefix:
+        if dry_run or (not self.session.is_local and confirm != self.prefix):
             table = self.inventory()
             table = table[table["resource"] != "still billing"].copy()
+            if keep_roles:
+                table = table[table["resource"] != "role"]
             table["action"] = "would delete (dry run)"
             log.info("teardown dry run: %d resource(s) would be deleted; pass "
                      "confirm=%r to delete them", len(table), self.prefix)

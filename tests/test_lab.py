@@ -171,6 +171,12 @@ def test_teardown_spares_decoys_and_is_idempotent(session):
     untagged_group = session.client("logs")
     untagged_group.create_log_group(logGroupName=mine.spec.log_group_name + "_copy")
 
+    before = mine.inventory()
+    dry = mine.teardown(dry_run=True)
+    assert set(dry["action"]) == {"would delete (dry run)"}
+    assert list(dry["id"]) == list(before["id"]) and len(dry) > 5
+    assert list(mine.inventory()["id"]) == list(before["id"])  # nothing went
+
     remaining = mine.teardown()
     assert remaining.empty
     assert mine.check("teardown").ok
