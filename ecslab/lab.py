@@ -518,6 +518,28 @@ class Lab:
     def service_events(self, limit: int = 10) -> pd.DataFrame:
         return service_steps.events(self.service(), limit)
 
+    def compare_stopped(self, standalone: str, service_task: str) -> pd.DataFrame:
+        """A stopped standalone task beside a stopped service task.
+
+        One row each: the task, why it stopped (``stopCode``) and how many tasks
+        of its kind run now. Nothing restarts the standalone task; the service
+        replaces its own, so its running count is back at the desired count.
+        """
+        ecs, cluster = self._aws("ecs"), self.spec.cluster_name
+
+        rows = {}
+        for kind, task in (("standalone task", standalone),
+                           ("service task", service_task)):
+            rows[kind] = task_steps.summarize(
+                task_steps.describe_task(ecs, cluster, task))
+
+        running_alone = ecs.list_tasks(cluster=cluster, family=self.spec.task_family,
+                                       desiredStatus="RUNNING")["taskArns"]
+        rows["standalone task"]["running now"] = len(running_alone)
+        rows["service task"]["running now"] = self.service()["runningCount"]
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        return table[["task", "lastStatus", "stopCode", "running now"]]
+
     def load_balancer_url(self) -> str:
         """``http://<dns name>/``: where the service answers on AWS."""
         return f"http://{self.create_load_balancer()['dns']}/"

@@ -158,6 +158,24 @@ def test_stopped_task_is_replaced(live):
     assert _healthy_ips(live) == _task_ips(live)
 
 
+def test_a_stopped_standalone_task_stays_stopped_beside_the_service(live):
+    stopped = live.stop_one_task()
+    live.create_log_group()
+    live.register_task_definition()
+    live.write_run_task_params()
+    standalone = live.run_task()
+    live.wait_until_stopped(standalone, progress=False)
+    _settle(live)
+
+    table = live.compare_stopped(standalone, stopped)
+    alone, service = table.loc["standalone task"], table.loc["service task"]
+    assert alone["lastStatus"] == "STOPPED" and alone["running now"] == 0
+    assert alone["stopCode"] == "EssentialContainerExited"
+    assert service["task"] == stopped and service["lastStatus"] == "STOPPED"
+    assert service["stopCode"] == "UserInitiated"
+    assert service["running now"] == live.service()["desiredCount"] == 3
+
+
 def test_target_group_drains_quickly(live):
     elbv2 = live.client("elbv2")
     arn = elbv2.describe_target_groups(
