@@ -158,12 +158,12 @@ def test_stopped_task_is_replaced(live):
     assert _healthy_ips(live) == _task_ips(live)
 
 
-def test_a_stopped_standalone_task_stays_stopped_beside_the_service(live):
+def test_a_stopped_standalone_task_stays_stopped_beside_the_service(live, tmp_path):
     stopped = live.stop_one_task()
     live.create_log_group()
     live.register_task_definition()
-    live.write_run_task_params()
-    standalone = live.run_task()
+    params = live.write_run_task_params(tmp_path / "runtask_params.json")
+    standalone = live.run_task(params)
     live.wait_until_stopped(standalone, progress=False)
     _settle(live)
 
