@@ -633,6 +633,90 @@ def test_subnet_with_interfaces_cannot_be_deleted(ec2, network):
     ec2.delete_subnet(SubnetId=subnet)
 
 
+def run_fargate_task(ecs, cluster, family, subnet: str, group: str) -> dict:
+    """Run one awsvpc task in ``subnet`` with ``group``; the task once RUNNING."""
+    arn = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {
+                           "subnets": [subnet], "securityGroups": [group],
+                           "assignPublicIp": "ENABLED"}})["tasks"][0]["taskArn"]
+    return wait_for_task(ecs, cluster, arn, "RUNNING")
+
+
+def wait_for_task(ecs, cluster, arn: str, status: str, timeout: float = 20) -> dict:
+    """Poll DescribeTasks until the task's lastStatus is ``status``; the task."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+        if task["lastStatus"] == status:
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"task {arn} not {status} after {timeout}s: {task}")
+
+
+def task_interface(task: dict) -> str:
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    return details["networkInterfaceId"]
+
+
+def test_security_group_of_a_running_task_cannot_be_deleted(ec2, ecs, network,
+                                                             cluster, fargate_family):
+    """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html
+
+    A Fargate task's own network interface holds its security group: the delete
+    is refused while the task runs, and accepted once it has stopped and ECS has
+    released the interface.
+    """
+    group = ec2.create_security_group(GroupName=unique("grp"), Description="task",
+                                      VpcId=network["vpc"])["GroupId"]
+    task = run_fargate_task(ecs, cluster, fargate_family, network["subnets"][0],
+                            group)
+
+    # The only user of this new group is the interface ECS made for the task.
+    eni = ec2.describe_network_interfaces(
+        NetworkInterfaceIds=[task_interface(task)])["NetworkInterfaces"][0]
+    assert [g["GroupId"] for g in eni["Groups"]] == [group]
+    refused(lambda: ec2.delete_security_group(GroupId=group),
+            "DependencyViolation", says=f"resource {group} has a dependent object")
+
+    ecs.stop_task(cluster=cluster, task=task["taskArn"])
+    wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")
+    ec2.delete_security_group(GroupId=group)
+    assert not ec2.describe_security_groups(
+        Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroups"]
+
+
+def test_subnet_of_a_running_task_cannot_be_deleted(ec2, ecs, network, cluster,
+                                                    fargate_family):
+    """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html
+
+    A Fargate task's network interface lives in its subnet: the delete is refused
+    while the task runs, and accepted once it has stopped and ECS has released
+    the interface.
+    """
+    subnet = ec2.create_subnet(VpcId=network["vpc"], CidrBlock="10.0.10.0/24",
+                               AvailabilityZone=ZONES[0])["Subnet"]["SubnetId"]
+    # The public route table, so the task can pull its image and reach RUNNING.
+    table = ec2.describe_route_tables(Filters=[
+        {"Name": "association.subnet-id", "Values": [network["subnets"][0]]}])[
+        "RouteTables"][0]["RouteTableId"]
+    association = ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)[
+        "AssociationId"]
+    task = run_fargate_task(ecs, cluster, fargate_family, subnet, network["group"])
+
+    eni = ec2.describe_network_interfaces(
+        NetworkInterfaceIds=[task_interface(task)])["NetworkInterfaces"][0]
+    assert eni["SubnetId"] == subnet
+    refused(lambda: ec2.delete_subnet(SubnetId=subnet), "DependencyViolation",
+            says=f"The subnet '{subnet}' has dependencies and cannot be deleted.")
+
+    ecs.stop_task(cluster=cluster, task=task["taskArn"])
+    wait_for_task(ecs, cluster, task["taskArn"], "STOPPED")
+    ec2.disassociate_route_table(AssociationId=association)
+    ec2.delete_subnet(SubnetId=subnet)
+    assert not ec2.describe_subnets(
+        Filters=[{"Name": "subnet-id", "Values": [subnet]}])["Subnets"]
+
+
 # --- Logs, ECR, load balancers, IAM, EC2 names ----------------------------------
 
 def test_log_group_name(session):
