@@ -18,7 +18,8 @@ like Fargate over time, in the emulator process, so every client sees it:
   a steady state, so boto3's waiters work; a new task definition or a forced
   deployment rolls within the service's ``deploymentConfiguration`` bounds;
 - ListTasks and ListServices list only the named cluster's tasks and services
-  (moto matches cluster names by substring), and ListServices only ACTIVE ones.
+  (moto matches cluster names by substring), and ListServices only ACTIVE ones;
+  ListTaskDefinitions honours ``sort`` (moto ignores it).
 
 ``speed`` multiplies every simulated duration: 1.0 is realistic, 0.02 is the
 test speed, 0 is instant. ``DataPlane.wrap`` is a WSGI middleware around moto's
@@ -54,6 +55,8 @@ DOC_CANNOT_PULL = ECS_GUIDE + "task_cannot_pull_image.html"
 DOC_SERVICE_EVENTS = ECS_GUIDE + "service-event-messages.html"
 DOC_TARGET_HEALTH = ("https://docs.aws.amazon.com/elasticloadbalancing/latest/"
                      "APIReference/API_TargetHealth.html")
+DOC_LIST_TASK_DEFINITIONS = ("https://docs.aws.amazon.com/AmazonECS/latest/"
+                             "APIReference/API_ListTaskDefinitions.html")
 
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
 ELB_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
@@ -981,6 +984,10 @@ class _Middleware:
             data["taskArns"] = plane.filter_task_arns(data.get("taskArns", []),
                                                       params)
 
+        elif action == "ListTaskDefinitions":
+            data["taskDefinitionArns"] = sorted_task_definition_arns(
+                data.get("taskDefinitionArns", []), params.get("sort", "ASC"))
+
         elif action == "ListServices":
             # API_DeleteService: a DRAINING service is no longer visible in
             # ListServices (nor is an INACTIVE one); DescribeServices still shows it.
@@ -1107,6 +1114,18 @@ def _deployment_configuration(base: dict, given: dict | None) -> dict:
         else:
             merged[key] = value
     return merged
+
+
+def sorted_task_definition_arns(arns: list[str], order: str) -> list[str]:
+    """ListTaskDefinitions' order (``DOC_LIST_TASK_DEFINITIONS``): by family,
+    then by revision as a number, so ASC lists a family's newest revision last
+    and DESC first; code that reads "the latest revision" depends on it."""
+
+    def key(arn: str) -> tuple[str, int]:
+        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
+        return family, int(revision) if revision.isdigit() else 0
+
+    return sorted(arns, key=key, reverse=str(order).upper() == "DESC")
 
 
 def _region_of(environ) -> str:
