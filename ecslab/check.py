@@ -208,29 +208,68 @@ def _log_group(lab) -> Check:
 
 
 def _task_definition(lab) -> Check:
-    ecs = lab.client("ecs")
-    definition = ecs.describe_task_definition(
-        taskDefinition=lab.spec.task_family)["taskDefinition"]
-    _need(definition["networkMode"] == "awsvpc", "task_definition",
-          "network mode must be awsvpc for Fargate")
-    _need("FARGATE" in definition.get("requiresCompatibilities", []),
-          "task_definition", "it is not marked compatible with FARGATE")
-    container = definition["containerDefinitions"][0]
-    options = container.get("logConfiguration", {}).get("options", {})
-    _need(options.get("awslogs-group") == lab.spec.log_group_name,
-          "task_definition", "the container does not log to the lab's log group")
-    return Check("task_definition", True,
-                 f"{definition['family']}:{definition['revision']} — Fargate, "
-                 f"awsvpc, {definition['cpu']} CPU / {definition['memory']} MiB, "
-                 f"image {container['image']}")
+    spec, step = lab.spec, "task_definition"
+    definition = lab.client("ecs").describe_task_definition(
+        taskDefinition=spec.task_family)["taskDefinition"]
+    revision = f"{definition['family']}:{definition['revision']}"
+    fix = "run lab.register_task_definition() for a new revision"
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+    _need(definition.get("networkMode") == "awsvpc", step,
+          f"{revision} has network mode {definition.get('networkMode')}; Fargate "
+          f"needs awsvpc; {fix}")
+    _need("FARGATE" in definition.get("requiresCompatibilities", []), step,
+          f"{revision} is not marked compatible with FARGATE; {fix}")
+    size = (definition.get("cpu"), definition.get("memory"))
+    _need(size == (spec.task_cpu, spec.task_memory), step,
+          f"{revision} asks for {size[0]} CPU units / {size[1]} MiB, not the "
+          f"lab's {spec.task_cpu} / {spec.task_memory}; {fix}")
+
+    # Without these roles the task cannot pull its image or write its logs
+    # (execution role), and its code has no AWS identity (task role).
+    for key, role in (("executionRoleArn", TASK_EXECUTION_ROLE),
+                      ("taskRoleArn", TASK_ROLE)):
+        arn = definition.get(key) or ""
+        _need(arn.endswith(f":role/{role}"), step,
+              f"{revision}'s {key} is {arn or 'missing'}, not {role}; {fix}")
+
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    _need(spec.task_container_name in containers, step,
+          f"{revision} has no container named {spec.task_container_name} (it "
+          f"has {sorted(containers)}); {fix}")
+    container = containers[spec.task_container_name]
+    _need(container["image"] == spec.task_image, step,
+          f"the container runs {container['image']}, not {spec.task_image}; {fix}")
+    log_config = container.get("logConfiguration", {})
+    _need(log_config.get("logDriver") == "awslogs", step,
+          f"the container's log driver is {log_config.get('logDriver')}, not "
+          f"awslogs: its output would not reach CloudWatch Logs; {fix}")
+    group = log_config.get("options", {}).get("awslogs-group")
+    _need(group == spec.log_group_name, step,
+          f"the container logs to {group}, not to {spec.log_group_name}; {fix}")
+    return Check(step, True, f"{revision} — Fargate, awsvpc, {size[0]} CPU / "
+                 f"{size[1]} MiB, image {container['image']}, awslogs to {group}")
 
 
 def _run_task_params(lab) -> Check:
     from .task import load_run_task_params
 
+    step = "run_task_params"
     params = load_run_task_params(Path("runtask_params.json"))
-    net = params["networkConfiguration"]["awsvpcConfiguration"]
-    return Check("run_task_params", True, "runtask_params.json is valid for RunTask",
+    net = params.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+    fix = "run lab.write_run_task_params() again"
+    _need(params.get("cluster") == lab.spec.cluster_name, step,
+          f"cluster is {params.get('cluster')}, not {lab.spec.cluster_name}; {fix}")
+    _need(bool(net.get("subnets")) and bool(net.get("securityGroups")), step,
+          f"networkConfiguration.awsvpcConfiguration needs subnets and security "
+          f"groups: an awsvpc task cannot start without them; {fix}")
+    # In a public subnet with no NAT gateway, only a public IP lets the task
+    # reach the public registry; without one the image pull fails.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html
+    _need(net.get("assignPublicIp") == "ENABLED", step,
+          f"assignPublicIp is {net.get('assignPublicIp', 'missing')}: with no "
+          "public IP and no NAT the task cannot pull its image; set it to "
+          f"ENABLED or {fix}")
+    return Check(step, True, "runtask_params.json is valid for RunTask",
                  [f"cluster {params['cluster']}",
                   f"task definition {params['taskDefinition']}",
                   f"subnets {net['subnets']}, security groups "
@@ -450,11 +489,28 @@ def _service_task_definition(lab) -> Check:
 
 def _service(lab) -> Check:
     service = lab.service()
+
+    # How the service is made first: no wait fixes these.
+    _need(not service.get("roleArn"), "service",
+          "an awsvpc service must not have a role")
+    _need(service.get("launchType") == "FARGATE", "service",
+          f"its launch type is {service.get('launchType')}, not FARGATE")
+    network = service.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+    # The lab's subnets have no NAT gateway: a task needs a public IP to pull
+    # httpd from the public registry.
+    _need(network.get("assignPublicIp") == "ENABLED", "service",
+          f"assignPublicIp is {network.get('assignPublicIp', 'missing')}: its "
+          "tasks could not pull the image on AWS; delete the service and run "
+          "lab.create_service() again")
+    _need(_serves_target_group(lab, service), "service",
+          f"it is not attached to {lab.spec.target_group_name} with container "
+          f"{lab.spec.service_container_name} on port {lab.spec.container_port}, "
+          "so the load balancer never reaches its tasks; delete the service and "
+          "run lab.create_service() again")
+
     _need(service["runningCount"] == service["desiredCount"], "service",
           f"{service['runningCount']} of {service['desiredCount']} tasks run; "
           "wait for a steady state")
-    _need(not service.get("roleArn"), "service",
-          "an awsvpc service must not have a role")
     targets = lab.targets()
     healthy = int((targets["health"] == "healthy").sum()) if len(targets) else 0
     _need(healthy == service["desiredCount"], "service",
@@ -462,6 +518,17 @@ def _service(lab) -> Check:
     return Check("service", True, f"{service['serviceName']}: "
                  f"{service['runningCount']}/{service['desiredCount']} running, "
                  f"{healthy} healthy target(s)")
+
+
+def _serves_target_group(lab, service: dict) -> bool:
+    spec = lab.spec
+    wanted = (spec.target_group_name, spec.service_container_name,
+              spec.container_port)
+    # A target group ARN ends in targetgroup/<name>/<id>.
+    attached = [((b.get("targetGroupArn") or "//").split("/")[-2],
+                 b.get("containerName"), b.get("containerPort"))
+                for b in service.get("loadBalancers", [])]
+    return wanted in attached
 
 
 __all__ = ["Check", "run_check"]

@@ -32,6 +32,7 @@ def ensure_log_group(logs, name: str, tags: dict, retention_days: int = 7) -> st
         raise ValueError(f"log group {name} exists but does not carry this lab's "
                          "tags: choose another prefix")
     logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+    log.info("log group %s keeps events for %d days", name, retention_days)
     return name
 
 

@@ -39,6 +39,7 @@ def ensure_vpc(ec2, name: str, cidr: str, tags: dict) -> str:
     # Idempotent either way: a VPC found after a crash may lack the attributes.
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    log.info("VPC %s: DNS support and DNS hostnames on", vpc_id)
     return vpc_id
 
 

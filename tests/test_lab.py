@@ -330,3 +330,73 @@ def test_teardown_says_when_each_wait_starts_and_ends(lab, tmp_path, caplog):
     assert "waiting for 1 task(s) to stop" in lines
     assert any(re.fullmatch(r"1 task\(s\) to stop after \d+\.\ds", line)
                for line in lines)
+
+
+def _register_changed(lab: Lab, **changes) -> None:
+    """A new revision of the lab's family, changed as a learner might by hand."""
+    ecs = lab.client("ecs")
+    current = ecs.describe_task_definition(
+        taskDefinition=lab.spec.task_family)["taskDefinition"]
+    container = dict(current["containerDefinitions"][0],
+                     **changes.pop("container", {}))
+    request = {key: current[key] for key in (
+        "family", "cpu", "memory", "networkMode", "requiresCompatibilities",
+        "taskRoleArn", "executionRoleArn")}
+    request.update(changes)
+    ecs.register_task_definition(containerDefinitions=[container],
+                                 **{k: v for k, v in request.items()
+                                    if v is not None})
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"cpu": "512", "memory": "1024"}, "asks for 512 CPU units / 1024 MiB"),
+    ({"taskRoleArn": None}, "taskRoleArn is missing"),
+    ({"container": {"image": "public.ecr.aws/docker/library/httpd:latest"}},
+     "runs public.ecr.aws/docker/library/httpd:latest"),
+    ({"container": {"logConfiguration": {"logDriver": "json-file"}}},
+     "log driver is json-file"),
+])
+def test_task_definition_check_names_what_differs(lab, changes, problem):
+    _build(lab)
+    assert lab.check("task_definition").ok
+
+    _register_changed(lab, **changes)
+    with pytest.raises(AssertionError, match=re.escape(problem)):
+        lab.check("task_definition")
+
+    # The lab's step registers a matching revision again, and the check passes.
+    lab.register_task_definition()
+    assert lab.check("task_definition").ok
+
+
+def test_run_task_file_check_needs_a_public_ip(lab, tmp_path, monkeypatch):
+    _build(lab)
+    monkeypatch.chdir(tmp_path)
+    lab.write_run_task_params(public_ip=False)
+    with pytest.raises(AssertionError, match="assignPublicIp is DISABLED"):
+        lab.check("run_task_params")
+
+    lab.write_run_task_params()
+    assert lab.check("run_task_params").ok
+
+
+def test_waiting_for_a_task_is_bounded(lab, tmp_path):
+    _build(lab)
+    task = lab.run_task(lab.write_run_task_params(tmp_path / "runtask_params.json"))
+
+    # At test speed hello-world needs about half a second to stop, so a wait
+    # with no time at all gives up at once, naming the state it saw.
+    with pytest.raises(TimeoutError, match=r"is [A-Z]+ after 0s, not STOPPED"):
+        lab.wait_until_stopped(task, timeout=0, progress=False)
+    assert lab.wait_until_stopped(task, timeout=30, progress=False)[
+        "lastStatus"] == "STOPPED"
+
+
+def test_waiting_shows_progress_through_the_lifecycle(lab, tmp_path, capsys):
+    _build(lab)
+    task = lab.run_task(lab.write_run_task_params(tmp_path / "runtask_params.json"))
+    lab.wait_until_stopped(task, timeout=30)
+
+    # Outside a notebook tqdm draws on stderr; the last frame is the end state.
+    bar = capsys.readouterr().err
+    assert "STOPPED" in bar and "7/7 states" in bar

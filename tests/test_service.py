@@ -389,6 +389,30 @@ def test_service_task_definition_check_names_what_is_wrong(lab, changes, problem
 
 # -- the live picture --------------------------------------------------------------
 
+@pytest.mark.parametrize("public_ip, attach, problem", [
+    ("DISABLED", True, "assignPublicIp is DISABLED"),
+    ("ENABLED", False, "it is not attached to"),
+])
+def test_service_check_names_how_the_service_was_made_wrong(lab, public_ip,
+                                                            attach, problem):
+    _build(lab)
+    spec = lab.spec
+    balancers = [{"targetGroupArn": _target_group_arn(lab),
+                  "containerName": spec.service_container_name,
+                  "containerPort": spec.container_port}] if attach else []
+
+    # The lab's service, made by hand the way a learner might get it wrong.
+    lab.client("ecs").create_service(
+        cluster=spec.cluster_name, serviceName=spec.service_name,
+        taskDefinition=spec.service_family, desiredCount=1, launchType="FARGATE",
+        loadBalancers=balancers, networkConfiguration={"awsvpcConfiguration": {
+            "subnets": [lab.create_subnet(0), lab.create_subnet(1)],
+            "securityGroups": [lab.create_service_security_group()],
+            "assignPublicIp": public_ip}})
+    with pytest.raises(AssertionError, match=f"service: {problem}"):
+        lab.check("service")
+
+
 def test_live_picture_of_a_built_service_lab_is_complete(lab):
     # Notebook 02's roles: account-wide, made earlier under another prefix.
     earlier = Lab(_prefix(), session=lab.session)
