@@ -811,6 +811,11 @@ def test_custom_image_behaviour_through_the_control_path(lab, endpoint):
 
 
 def test_control_path_refuses_a_bad_behaviour(endpoint):
+    """The emulator's own control path (``POST /ecslab/images``): no AWS page.
+
+    A behaviour the data plane cannot run is refused with HTTP 400, naming the
+    rule, and registers nothing.
+    """
     request = urllib.request.Request(
         endpoint + images.CONTROL_PATH, method="POST",
         data=json.dumps({"pattern": "x:*", "behaviour": {"kind": "dances"}}).encode())
@@ -819,9 +824,58 @@ def test_control_path_refuses_a_bad_behaviour(endpoint):
     assert error.value.code == 400
     assert "kind must be one of" in error.value.read().decode()
 
+    with urllib.request.urlopen(endpoint + images.CONTROL_PATH) as response:
+        patterns = [entry["pattern"] for entry in json.loads(response.read())]
+    assert "x:*" not in patterns
+
+
+def test_an_unregistered_image_serves_until_stopped(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+
+    A task stays RUNNING while its essential container runs. An image the
+    emulator has no behaviour for is treated as a server: its task is still
+    RUNNING long after a hello-world task started beside it has stopped, until
+    StopTask (API_StopTask) stops it with UserInitiated.
+    """
+    image = f"registry.example/{lab.name}/never-registered:1"
+    unknown = lab.run(lab.task_definition(image))["taskArn"]
+    hello = lab.run(lab.task_definition(HELLO, container="hello"))["taskArn"]
+    lab.wait("tasks_running", [unknown])
+    lab.wait("tasks_stopped", [hello])
+
+    # hello-world's whole life, measured at this emulator's speed, sets how long
+    # to watch: three times as long again after it stopped.
+    life = lab.describe(hello)
+    watch = 3 * (life["stoppedAt"] - life["createdAt"]).total_seconds()
+    looks = []
+    deadline = time.monotonic() + max(watch, 1.0)
+    while time.monotonic() < deadline:
+        task = lab.describe(unknown)
+        looks.append((task["lastStatus"], task["containers"][0]["lastStatus"]))
+        time.sleep(0.05)
+    assert len(looks) >= 10 and set(looks) == {("RUNNING", "RUNNING")}
+    messages = lab.log_messages(f"ecs/app/{unknown.split('/')[-1]}")
+    assert "unknown image: treated as a server that runs until stopped" in messages
+
+    lab.ecs.stop_task(cluster=lab.cluster, task=unknown)
+    lab.wait("tasks_stopped", [unknown])
+    stopped = lab.describe(unknown)
+    assert stopped["stopCode"] == "UserInitiated"
+    assert stopped["stoppedReason"] == "Task stopped by user"
+    assert stopped["containers"][0]["exitCode"] == 0
+
 
 def test_image_registry_defaults():
+    """https://gallery.ecr.aws/docker/library/hello-world and
+    https://gallery.ecr.aws/docker/library/httpd
+
+    The two lab images behave as their Amazon ECR Public Gallery pages describe:
+    hello-world prints its greeting and exits 0, httpd serves until stopped. Any
+    other image is treated as a server: the emulator's choice, as no page says
+    what an unknown image does.
+    """
     assert images.behaviour_for(HELLO).exits
+    assert "Hello from Docker!" in images.behaviour_for(HELLO).output
     assert images.behaviour_for("hello-world").exit_code == 0
     assert not images.behaviour_for(HTTPD).exits
     assert images.behaviour_for("registry.example/never-heard-of:1") \
