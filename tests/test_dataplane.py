@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +20,9 @@ import moto as moto_lib
 import pytest
 from botocore.exceptions import ClientError
 
+from ecslab import emulator
 from ecslab.emulator import dataplane, images, server
+from ecslab.session import Session
 
 HELLO = "public.ecr.aws/docker/library/hello-world:latest"
 HTTPD = "public.ecr.aws/docker/library/httpd:latest"
@@ -663,6 +667,118 @@ def test_list_services_shows_only_active_services_of_that_cluster(lab):
     lab.ecs.get_waiter("services_inactive").wait(
         cluster=lab.cluster, services=[dropped], WaiterConfig=FAST)
     assert listed() == {kept}
+
+
+# --- at a slower speed, in an emulator process of its own -------------------------
+#
+# At test speed a task spends 0.32 s starting and 20 ms in its shortest status,
+# too short to be sure a look over the network lands in it. An emulator at SLOW
+# keeps each status long enough to be seen between two looks.
+
+SLOW = 0.2  # 16 realistic seconds to start: 3.2 s; the shortest status 1 s: 0.2 s
+
+
+@pytest.fixture(scope="module")
+def slow_session():
+    """A session on an emulator process serving at speed ``SLOW``, for this module."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecslab", "emulator", "serve", "--speed", str(SLOW)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("ecslab emulator listening on "), line
+        url = line.split()[-1]
+        assert emulator.ping(url)["speed"] == SLOW
+        yield Session(target="local", endpoint_url=url)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def slow_lab(slow_session, request):
+    return Lab(slow_session, unique(request.node.name.replace("_", "-")[5:30]))
+
+
+def watch_until_stopped(lab, arn: str, timeout: float = 30.0):
+    """Describe the task until it is STOPPED.
+
+    Returns each status in the order first seen, and the longest time that two
+    looks in a row could have been apart inside the emulator (from sending one
+    request to the answer of the next), in seconds.
+    """
+    seen: list[str] = []
+    widest, sent_before = 0.0, None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = time.monotonic()
+        status = lab.describe(arn)["lastStatus"]
+        if sent_before is not None:
+            widest = max(widest, time.monotonic() - sent_before)
+        sent_before = sent
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status == "STOPPED":
+            return seen, widest
+        time.sleep(0.02)
+    raise AssertionError(f"task not STOPPED after {timeout}s: {seen}")
+
+
+def test_describe_tasks_shows_all_eight_lifecycle_states(slow_lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+
+    Against an emulator process, DescribeTasks shows a hello-world task in every
+    documented status, each once, in the documented order.
+    """
+    # RUNNING (hello-world's run) and DEACTIVATING are the shortest statuses.
+    shortest = SLOW * min(images.HELLO_WORLD.run_seconds,
+                          dataplane.DURATIONS["DEACTIVATING"])
+    definition = slow_lab.task_definition(HELLO, container="hello")
+    for _ in range(3):
+        arn = slow_lab.run(definition)["taskArn"]
+        seen, widest = watch_until_stopped(slow_lab, arn)
+        assert seen == sorted(set(seen), key=LIFECYCLE.index), seen
+        # A pause on a busy machine longer than a status lasts could hide that
+        # status; only a watch with no such pause can show all eight.
+        if widest < shortest:
+            break
+    else:
+        raise AssertionError(f"every watch paused {widest:.2f}s or more, longer "
+                             f"than the shortest status ({shortest:.2f}s)")
+
+    assert seen == LIFECYCLE
+    stopped = slow_lab.describe(arn)
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["containers"][0]["exitCode"] == 0
+
+
+def test_service_counts_pending_tasks_until_they_run(slow_lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
+
+    While the scheduler's new tasks start, the service reports them in
+    pendingCount, with runningCount below the desired count; at the steady state
+    pendingCount is 0 and runningCount is the desired count.
+    """
+    name, desired = unique("web"), 2
+    slow_lab.service(name, slow_lab.task_definition(HTTPD, container="web",
+                                                    port=80), desired)
+
+    counts = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        service = slow_lab.describe_service(name)
+        counts.append((service["pendingCount"], service["runningCount"]))
+        if counts[-1] == (0, desired):
+            break
+        time.sleep(0.05)
+
+    assert counts[-1] == (0, desired), counts
+    assert any(pending > 0 and running < desired for pending, running in counts)
+    # The scheduler never starts more than the desired count.
+    assert all(pending + running <= desired for pending, running in counts)
+    assert {t["lastStatus"] for t in slow_lab.ecs.describe_tasks(
+        cluster=slow_lab.cluster, tasks=slow_lab.service_tasks(name))["tasks"]} \
+        == {"RUNNING"}
 
 
 # --- the data plane's own clock -----------------------------------------------------
