@@ -1,7 +1,8 @@
 """The simulated data plane, through boto3 against the running emulator (fast speed).
 
 Each test names the AWS page whose behaviour it checks. Names are unique per
-test: one emulator serves the whole run.
+test: one emulator serves the whole run. A few tests that must see short-lived
+statuses use an emulator process of their own at a slower speed.
 """
 
 from __future__ import annotations
