@@ -1,8 +1,12 @@
 """Diagrams: drawn from the spec, self-contained, deterministic, and committed."""
 
+import base64
+import binascii
 import html
 import importlib.util
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +36,77 @@ def text_of(svg: str) -> str:
 
 def count_icons(svg: str) -> int:
     return svg.count("<image ")
+
+
+# Bits per pixel of each PNG colour type and the bit depths it allows (PNG spec,
+# section 11.2.2: IHDR).
+PNG_COLOURS = {0: (1, (1, 2, 4, 8, 16)), 2: (3, (8, 16)), 3: (1, (1, 2, 4, 8)),
+               4: (2, (8, 16)), 6: (4, (8, 16))}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_png(data: bytes) -> tuple[int, int]:
+    """Width and height of a whole, valid PNG; ``AssertionError`` saying what is not.
+
+    Every chunk's CRC is checked, IHDR comes first and IEND last, and the image
+    data inflates to exactly the bytes IHDR promises, each scanline starting
+    with a known filter: all of decoding but undoing the filters, which cannot
+    fail.
+    """
+    assert data[:8] == PNG_SIGNATURE, "no PNG signature"
+    chunks, position = [], 8
+    while position < len(data):
+        assert position + 12 <= len(data), f"truncated chunk at byte {position}"
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        assert len(body) == length, f"{kind!r} chunk cut short"
+        crc = data[position + 8 + length:position + 12 + length]
+        assert len(crc) == 4 and struct.unpack(">I", crc)[0] == zlib.crc32(
+            kind + body), f"{kind!r} chunk has a wrong CRC"
+        chunks.append((kind, body))
+        position += 12 + length
+    kinds = [kind for kind, _ in chunks]
+    assert kinds[:1] == [b"IHDR"] and kinds[-1:] == [b"IEND"], kinds
+    assert kinds.count(b"IEND") == 1 and b"IDAT" in kinds, kinds
+
+    header = chunks[0][1]
+    assert len(header) == 13, "IHDR is not 13 bytes"
+    width, height, depth, colour, method, filtering, interlace = struct.unpack(
+        ">IIBBBBB", header)
+    assert width > 0 and height > 0, f"empty image {width}x{height}"
+    assert colour in PNG_COLOURS and depth in PNG_COLOURS[colour][1], (colour, depth)
+    assert method == 0 and filtering == 0 and interlace in (0, 1), header
+    assert colour != 3 or b"PLTE" in kinds, "palette image without PLTE"
+
+    inflater = zlib.decompressobj()
+    pixels = inflater.decompress(b"".join(b for k, b in chunks if k == b"IDAT"))
+    assert inflater.eof and not inflater.unused_data, "image data does not end right"
+    bits = PNG_COLOURS[colour][0] * depth
+    position = 0
+    for pass_width, pass_height in _passes(width, height, interlace):
+        stride = 1 + (pass_width * bits + 7) // 8
+        for _ in range(pass_height if pass_width else 0):
+            assert position < len(pixels), "image data is short"
+            assert pixels[position] <= 4, f"unknown filter {pixels[position]}"
+            position += stride
+    assert position == len(pixels), f"{len(pixels)} bytes of image data, not {position}"
+    return width, height
+
+
+def _passes(width: int, height: int, interlace: int) -> list[tuple[int, int]]:
+    """The size of each reduced image: one, or Adam7's seven (PNG spec, 8.2)."""
+    if not interlace:
+        return [(width, height)]
+    starts = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+              (1, 0, 2, 2), (0, 1, 1, 2)]
+    return [(-(-(width - x) // dx), -(-(height - y) // dy))
+            for x, y, dx, dy in starts]
+
+
+def icons_of(svg: str) -> list[bytes]:
+    """The bytes of every embedded icon, in document order."""
+    payloads = re.findall(r'href="data:image/png;base64,([^"]*)"', svg)
+    return [base64.b64decode(p, validate=True) for p in payloads]
 
 
 def full_inventory(spec: LabSpec) -> pd.DataFrame:
@@ -75,6 +150,49 @@ def test_svg_has_no_external_reference(rendered, stem):
     for needle in ("http:", "https:", "file:", "url(", "/work", "/tmp", "/home",
                    "site-packages", "<!DOCTYPE", "<!--"):
         assert needle not in without_namespaces, needle
+
+
+@pytest.mark.parametrize("stem", sorted(DRAWINGS))
+def test_every_icon_is_a_whole_png(rendered, stem):
+    icons = icons_of(rendered[stem])
+    assert len(icons) == count_icons(rendered[stem])
+    for number, icon in enumerate(icons):
+        width, height = check_png(icon)
+        assert min(width, height) >= 64, (number, width, height)  # drawn at 64 pt
+
+
+def _with_crc(kind: bytes, body: bytes) -> bytes:
+    return (struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body)))
+
+
+def _icon() -> bytes:
+    return icons_of(DRAWINGS["task_lab"](SPEC))[0]
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda png: b"not a png at all" + png, "no PNG signature"),
+    (lambda png: png[:len(png) // 2], "cut short|truncated chunk"),
+    (lambda png: png[:-12], "IEND"),
+    (lambda png: png[:40] + bytes([png[40] ^ 0xFF]) + png[41:], "wrong CRC"),
+    (lambda png: png[:8] + _with_crc(b"IHDR", struct.pack(">IIBBBBB", 0, 64, 8, 6,
+                                                          0, 0, 0)) + png[33:],
+     "empty image 0x64"),
+    (lambda png: png[:8] + _with_crc(b"IHDR", png[16:20] + struct.pack(
+        ">IBBBBB", 2 * struct.unpack(">I", png[20:24])[0], 8, 6, 0, 0, 0))
+     + png[33:], "image data is short"),
+])
+def test_png_check_fails_on_a_damaged_icon(damage, problem):
+    icon = _icon()
+    assert check_png(icon)
+    with pytest.raises(AssertionError, match=problem):
+        check_png(damage(icon))
+
+
+def test_an_icon_that_is_no_base64_fails():
+    svg = '<image xlink:href="data:image/png;base64,!!junk%%"/>'
+    with pytest.raises(binascii.Error):
+        icons_of(svg)
 
 
 @pytest.mark.parametrize("stem", sorted(DRAWINGS))
