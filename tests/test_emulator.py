@@ -4,11 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 from ecslab import emulator
-from ecslab.emulator import server
+from ecslab.emulator import dataplane, server
+from ecslab.session import Session
 
 
 def test_status_reports_the_running_emulator(endpoint):
@@ -70,6 +72,68 @@ def test_speed_parsing():
 def _cli(*args, env=None, timeout=60):
     return subprocess.run([sys.executable, "-m", "ecslab", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def _pending_task(session) -> dict:
+    """Run a Fargate task on ``session``'s emulator; the task once PENDING."""
+    ec2, ecs = session.client("ec2"), session.client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    # moto's awsvpc RunTask needs DNS hostnames on the VPC.
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"][
+        "SubnetId"]
+    group = ec2.create_security_group(GroupName="speed", Description="speed",
+                                      VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="speed")
+    definition = ecs.register_task_definition(
+        family="speed", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512", containerDefinitions=[{
+            "name": "web", "image": "public.ecr.aws/docker/library/httpd:latest",
+            "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
+    arn = ecs.run_task(cluster="speed", taskDefinition=definition,
+                       launchType="FARGATE", networkConfiguration={
+                           "awsvpcConfiguration": {"subnets": [subnet],
+                                                   "securityGroups": [group]}})[
+        "tasks"][0]["taskArn"]
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        task = ecs.describe_tasks(cluster="speed", tasks=[arn])["tasks"][0]
+        if task["lastStatus"] != "PROVISIONING":
+            return task
+        time.sleep(0.1)
+    raise AssertionError("the task stayed PROVISIONING for 30 s")
+
+
+def test_an_emulator_started_without_ecslab_speed_runs_at_realistic_speed(tmp_path):
+    """With ECSLAB_SPEED unset, ``ecslab emulator start`` serves at the realistic
+    speed: it says so, and a task's phases last their realistic seconds."""
+    # The test run sets ECSLAB_SPEED; only the child process goes without it, and a
+    # home of its own keeps the test run's emulator running.
+    before = os.environ.get("ECSLAB_SPEED")
+    env = {k: v for k, v in os.environ.items() if k != "ECSLAB_SPEED"}
+    env["ECSLAB_HOME"] = str(tmp_path)
+    started = _cli("emulator", "start", env=env, timeout=120)
+    assert started.returncode == 0, started.stderr
+    try:
+        record = json.loads(_cli("emulator", "status", "--json", env=env).stdout)
+        realistic = server.SPEEDS["realistic"]
+        assert record["speed"] == realistic == 1.0
+        assert emulator.ping(record["url"])["speed"] == realistic
+
+        # The data plane stamps each phase at its scheduled time, so these spans
+        # are the phase durations times the speed, however busy this machine is.
+        task = _pending_task(Session(target="local", endpoint_url=record["url"]))
+        provisioning = task["connectivityAt"] - task["createdAt"]
+        pull = task["pullStoppedAt"] - task["pullStartedAt"]
+        assert task["lastStatus"] == "PENDING"
+        assert provisioning.total_seconds() == pytest.approx(
+            dataplane.DURATIONS["PROVISIONING"] * realistic, abs=0.01)
+        assert pull.total_seconds() == pytest.approx(
+            dataplane.DURATIONS["PULL"] * realistic, abs=0.01)
+    finally:
+        _cli("emulator", "stop", env=env)
+    assert os.environ.get("ECSLAB_SPEED") == before
 
 
 def test_serve_on_ipv6_loopback_announces_a_usable_url():
