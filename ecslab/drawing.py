@@ -15,6 +15,12 @@ Two ways to draw:
   created yet", in its place, so the picture keeps its shape and fills in as the
   lab is built. Icons are drawn only for resources that exist.
 
+The inventory counts a task only until it stops, so that teardown and its
+"nothing left" check need not wait for ECS to forget it. ``with_stopped_tasks``
+adds the task lab's stopped tasks to a live inventory, for the picture alone:
+once its task has stopped, the task lab draws it with how it ended (``STOPPED,
+exit 0``) and the words "not running now", instead of "not created yet".
+
 Rendering goes through the ``diagrams`` package and Graphviz in a temporary
 directory. The result has no external reference (each icon is embedded as a
 ``data:`` URI) and is byte-identical for the same input on the same Graphviz.
@@ -33,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import diagrams
+import pandas as pd
 from diagrams import Cluster, Diagram, Edge, Node
 from diagrams.aws.compute import (
     ECR,
@@ -45,6 +52,7 @@ from diagrams.aws.management import CloudwatchLogs
 from diagrams.aws.network import ALB, IGW, RouteTable
 from diagrams.aws.security import IAMRole
 
+from ecslab.aws import as_dict, carries
 from ecslab.spec import (
     SERVICE_LINKED_ROLE,
     SERVICE_ROLE,
@@ -53,9 +61,13 @@ from ecslab.spec import (
     LabSpec,
 )
 
-__all__ = ["DRAWINGS", "INVENTORY_COLUMNS", "draw_service_lab", "draw_task_lab"]
+__all__ = ["DRAWINGS", "INVENTORY_COLUMNS", "draw_service_lab", "draw_task_lab",
+           "with_stopped_tasks"]
 
 INVENTORY_COLUMNS = ("resource", "name", "id", "state")
+# The kind of the rows ``with_stopped_tasks`` adds: not "task", which the
+# inventory keeps for tasks that have not stopped.
+STOPPED_TASK = "stopped task"
 
 # Colours of the AWS Architecture Icons' group conventions, so the pictures read
 # like the diagrams in AWS's own documentation.
@@ -103,6 +115,7 @@ class _Found:
 
     exists: bool
     detail: str = ""
+    note: str = ""  # a last line, such as what became of a stopped task
 
 
 class _Inventory:
@@ -155,6 +168,22 @@ class _Inventory:
         found = [_Found(True, _detail(row)) for row in rows]
         return found + [_Found(False)] * max(0, count - len(found))
 
+    def find_task(self, family: str) -> _Found:
+        """A standalone task of ``family``: one not stopped, else the newest stopped.
+
+        A task's inventory name is its group, ``family:<family>`` when RunTask
+        started it; a row without a group is taken as the lab's. A service's tasks
+        (group ``service:<name>``) are not this one.
+        """
+        if self.is_plan:
+            return _Found(True)
+        for kind in ("task", STOPPED_TASK):
+            for row in self._by_kind.get(kind, []):
+                if _text(row["name"]) in ("", f"family:{family}"):
+                    note = "not running now" if kind == STOPPED_TASK else ""
+                    return _Found(True, _detail(row), note)
+        return _Found(False)
+
 
 def _text(value) -> str:
     """A cell as text; pandas' missing values (None, NaN) become ''."""
@@ -185,6 +214,8 @@ def _resource(icon: type[Node] | None, key: str, lines: list[str],
     """
     if found.detail:
         lines = lines + [found.detail]
+    if found.note:
+        lines = lines + [found.note]
     if not found.exists:
         lines = lines + ["(not created yet)"]
     text = "<BR/>".join(html.escape(line) for line in lines)
@@ -262,7 +293,9 @@ def draw_task_lab(spec: LabSpec, inventory=None) -> str:
     Draws the internet gateway, the VPC and its public subnet with their CIDRs,
     the route table (0.0.0.0/0 to the gateway), the security group, the cluster,
     the task definition and its task, the log group and the two roles. With an
-    ``inventory`` (see the module docstring) only what exists is in colour.
+    ``inventory`` (see the module docstring) only what exists is in colour; the
+    task is one of the lab's not yet stopped, else the newest stopped one that
+    ``with_stopped_tasks`` added, labelled with how it ended.
     """
     inv = _Inventory(inventory)
 
@@ -292,7 +325,7 @@ def draw_task_lab(spec: LabSpec, inventory=None) -> str:
                         task = _resource(Fargate, "task", [
                             "Fargate task", spec.task_container_name,
                             f"cpu {spec.task_cpu} · memory {spec.task_memory}"],
-                            inv.find_any("task", 1)[0])
+                            inv.find_task(spec.task_family))
 
             with _group("ecs", f"ECS cluster {spec.cluster_name}", _ECS_ORANGE,
                         inv.find("cluster", spec.cluster_name), fill="#FFF7F0"):
@@ -446,6 +479,50 @@ def draw_service_lab(spec: LabSpec, inventory=None) -> str:
         service_role >> _edge(style="invis") >> service
 
     return _render(_title(spec, "ECS service lab", inv), build)
+
+
+def with_stopped_tasks(session, spec: LabSpec, inventory: pd.DataFrame) -> pd.DataFrame:
+    """``inventory`` plus a "stopped task" row for each stopped task of the task lab.
+
+    For the picture only. The tasks are those ECS still lists as stopped (on AWS
+    for at least an hour) in the lab's cluster, started from the task lab's
+    family and carrying the lab's tags, newest first. The cluster must be in
+    ``inventory``, which shows that it is the lab's.
+    """
+    if spec.cluster_name not in set(
+            inventory.loc[inventory["resource"] == "cluster", "name"]):
+        return inventory
+    ecs = session.client("ecs")
+    pages = ecs.get_paginator("list_tasks").paginate(cluster=spec.cluster_name,
+                                                     desiredStatus="STOPPED")
+    arns = [arn for page in pages for arn in page["taskArns"]]
+
+    tasks = []
+    for start in range(0, len(arns), 100):  # DescribeTasks takes 100 at most
+        tasks += ecs.describe_tasks(cluster=spec.cluster_name, include=["TAGS"],
+                                    tasks=arns[start:start + 100])["tasks"]
+    # A task still stopping has no stoppedAt yet: it is the newest.
+    tasks.sort(key=lambda t: (t.get("stoppedAt") is None, t.get("stoppedAt") or 0),
+               reverse=True)
+    listed = set(inventory.loc[inventory["resource"] == "task", "id"])
+    rows = [_stopped_task_row(task) for task in tasks
+            if task["taskArn"].rsplit("/", 1)[-1] not in listed
+            and task.get("group") == f"family:{spec.task_family}"
+            and carries(as_dict(task.get("tags")), spec.tags())]
+    if not rows:
+        return inventory
+    return pd.concat([inventory, pd.DataFrame(rows)], ignore_index=True)
+
+
+def _stopped_task_row(task: dict) -> dict:
+    """A stopped task as an inventory row; its state says how it ended."""
+    # The exit code when the container ran; else why the task stopped (one whose
+    # image could not be pulled never ran its container).
+    codes = [c["exitCode"] for c in task.get("containers", []) if "exitCode" in c]
+    how = f"exit {codes[0]}" if codes else task.get("stopCode", "")
+    return {"resource": STOPPED_TASK, "name": task["group"],
+            "id": task["taskArn"].rsplit("/", 1)[-1],
+            "state": ", ".join(filter(None, [task.get("lastStatus"), how]))}
 
 
 DRAWINGS = {"task_lab": draw_task_lab, "service_lab": draw_service_lab}

@@ -636,7 +636,9 @@ class Lab:
         ``live`` draws only what exists right now (from the inventory), so the
         picture fills in as the steps run; ``which`` is ``task`` or ``service``.
         The account-wide roles count as existing when they are there, whoever
-        made them (the inventory, and so teardown, keeps to the lab's own).
+        made them (the inventory, and so teardown, keeps to the lab's own); so
+        does the task lab's stopped task, labelled with how it ended (the
+        inventory leaves stopped tasks out).
         """
         from IPython.display import SVG
 
@@ -648,8 +650,9 @@ class Lab:
             raise ValueError(f"which must be 'task' or 'service', not {which!r}")
         if not live:
             return SVG(draw(self.spec, None))
-        return SVG(draw(self.spec, inventory.with_account_roles(
-            self.session, self.inventory())))
+        found = inventory.with_account_roles(self.session, self.inventory())
+        return SVG(draw(self.spec, drawing.with_stopped_tasks(
+            self.session, self.spec, found)))
 
     def check(self, step: str) -> Check:
         """Check that a step worked; raises ``AssertionError`` saying what is wrong."""

@@ -6,12 +6,14 @@ import html
 import importlib.util
 import re
 import struct
+import uuid
 import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from ecslab import Lab
 from ecslab.drawing import DRAWINGS, draw_service_lab, draw_task_lab
 from ecslab.spec import TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec
 
@@ -301,3 +303,61 @@ def test_live_task_definition_is_found_by_its_revisions(stem, family):
     [label] = re.findall(r"<title>task_definition</title>.*?</g>", svg, re.DOTALL)
     assert "(not created yet)" not in label
     assert "revision 3 · ACTIVE" in label and "revision 2" not in label
+
+
+def task_label(svg: str) -> str:
+    """The text of the task lab's task node."""
+    [node] = re.findall(r"<title>task</title>.*?</g>", text_of(svg), re.DOTALL)
+    return " / ".join(re.findall(r"<text[^>]*>([^<]*)</text>", node))
+
+
+def test_task_lab_draws_a_running_task_before_a_stopped_one():
+    family = f"family:{SPEC.task_family}"
+    rows = [("stopped task", family, "old-stopped", "STOPPED, exit 0"),
+            ("task", "service:ecslab_ecs_service", "a-service-task", "RUNNING"),
+            ("task", family, "the-running-one", "RUNNING")]
+    frame = pd.DataFrame(rows, columns=["resource", "name", "id", "state"])
+
+    label = task_label(draw_task_lab(SPEC, frame))
+    assert "the-running-one · RUNNING" in label and "not running now" not in label
+
+    label = task_label(draw_task_lab(SPEC, frame.iloc[:2]))
+    assert "old-stopped · STOPPED, exit 0 / not running now" in label
+
+    # A service's task is not the task lab's, and a stopped task is no service's.
+    assert "(not created yet)" in task_label(draw_task_lab(SPEC, frame.iloc[1:2]))
+    service = text_of(draw_service_lab(SPEC, frame.iloc[:1]))
+    assert "old-stopped" not in service and "task 1" in service
+
+
+def test_live_task_lab_shows_the_task_once_run_and_once_stopped(session, tmp_path):
+    lab = Lab("d" + uuid.uuid4().hex[:8], session=session)
+    try:
+        lab.ensure_task_roles()
+        lab.create_network()
+        lab.create_cluster()
+        lab.create_log_group()
+        lab.register_task_definition()
+        # Everything the task needs is drawn; the task alone is still missing.
+        svg = lab.draw().data
+        assert "(not created yet)" in task_label(svg)
+        assert svg.count("(not created yet)") == 1
+
+        path = lab.write_run_task_params(tmp_path / "runtask_params.json")
+        task_id = lab.run_task(path)
+        # Running or already stopped at the emulator's test speed: either way
+        # the picture has the task, with its id.
+        label = task_label(lab.draw().data)
+        assert task_id[:19] in label and "(not created yet)" not in label
+
+        lab.wait_until_stopped(task_id, progress=False)
+        svg = lab.draw().data
+        label = task_label(svg)
+        assert f"{task_id[:19]}… · STOPPED, exit 0 / not running now" in label
+        assert count_icons(svg) == count_icons(lab.draw(live=False).data)
+        # Only the picture has it: the inventory, which teardown works from,
+        # has no stopped task.
+        assert not {"task", "stopped task"} & set(lab.inventory()["resource"])
+    finally:
+        assert lab.teardown().empty
+    assert "(not created yet)" in task_label(lab.draw().data)
