@@ -199,7 +199,10 @@ class Session:
             env["AWS_CONFIG_FILE"] = os.devnull
             env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
         else:
-            env.pop("AWS_ENDPOINT_URL", None)
+            # Every endpoint override, per service ones too (AWS_ENDPOINT_URL_ECS),
+            # would send that service's commands somewhere other than AWS.
+            for key in [k for k in env if k.startswith("AWS_ENDPOINT_URL")]:
+                del env[key]
             env.pop(LOCAL_ENV_MARKER, None)
             if self.profile:
                 env["AWS_PROFILE"] = self.profile

@@ -73,3 +73,32 @@ def test_botocore_debug_logging_is_turned_down(endpoint):
         logger.setLevel(logging.WARNING)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("target", ["local", "aws"])
+def test_clients_and_the_cli_retry_in_standard_mode(endpoint, monkeypatch, target):
+    # botocore's default is still "legacy"; a profile or the environment asking
+    # for it must not win either.
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
+    made = Session(target=target, endpoint_url=endpoint)
+    for preflight in (False, True):
+        client = made.client("ecs", preflight=preflight)
+        assert client.meta.config.retries["mode"] == "standard"
+    assert made.cli_env()["AWS_RETRY_MODE"] == "standard"
+    assert made.cli_env(base={})["AWS_RETRY_MODE"] == "standard"
+
+
+def test_aws_cli_env_drops_every_endpoint_override(endpoint):
+    inherited = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "AWS_ENDPOINT_URL_ECS": "http://127.0.0.1:5000",
+        "AWS_ENDPOINT_URL_STS": "https://sts.example.com",
+        "AWS_ACCESS_KEY_ID": "AKIAFROMTHECHAIN",
+        "AWS_PROFILE": "learner",
+        "PATH": "/usr/bin",
+    }
+    env = Session(target="aws", endpoint_url=endpoint).cli_env(base=inherited)
+    assert not [k for k in env if k.startswith("AWS_ENDPOINT_URL")]
+    # The learner's own credential chain is left as it was.
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAFROMTHECHAIN"
+    assert env["AWS_PROFILE"] == "learner"
