@@ -7,8 +7,9 @@ environment is on loopback. ``docker`` runs a Docker command when an engine is
 reachable; when none is, it runs nothing and returns a result that says so in
 one line and shows the command. Both return a ``CommandResult`` that a notebook
 displays as the command, its exit code and its output; the environment, which
-may hold credentials, is never displayed, and account ids are masked in
-what is displayed (the attributes keep the real text).
+may hold credentials, is never displayed, and account ids are masked and
+credential-like values (session tokens, secret keys, Authorization headers)
+redacted in what is displayed (the attributes keep the real text).
 
     >>> result = run_aws(session, ["ecs", "list-clusters"])   # doctest: +SKIP
     >>> result.returncode, result.json["clusterArns"]         # doctest: +SKIP
@@ -20,6 +21,7 @@ import html
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -40,6 +42,39 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 # How much output a notebook shows before it says how much more there is.
 SHOWN_LINES = 40
+
+REDACTED = "<redacted>"
+
+# Names whose value is a credential, as the CLI and botocore write them: HTTP
+# headers (``--debug`` dumps them), presigned URL parameters, the environment
+# and config-file keys, and the JSON of ``sts get-session-token`` and friends.
+_SECRET_NAMES = (r"x-amz-security-token|x-amz-signature|authorization|"
+                 r"aws_session_token|aws_secret_access_key|secret_access_key|"
+                 r"sessiontoken|secretaccesskey|authorizationtoken")
+_NAME = rf"(?<![\w-])[\"']?(?:{_SECRET_NAMES})[\"']?"
+_SECRETS = [
+    # name: 'value' or name = b"value" (Python reprs and JSON); the value may
+    # hold spaces (an Authorization header does).
+    re.compile(rf"(?i)({_NAME}\s*[:=]\s*b?)([\"'])(.*?)\2"),
+    # An Authorization header line: the rest of the line is the signature.
+    re.compile(r"(?im)((?<![\w-])authorization\s*:\s*)(?!b?[\"'])()(.+)$"),
+    # name:value, name=value (canonical requests, query strings, env files).
+    re.compile(rf"(?i)({_NAME}\s*[:=]\s*)(?!b?[\"'])()([^\s\"',;&]+)"),
+    # botocore's debug log prints the request signature on the line after.
+    re.compile(r"(?i)((?<![\w-])signature\s*[:=]\s*)()([0-9a-f]{64})"),
+]
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential-like value replaced by ``<redacted>``.
+
+    A safety net for displays, not a reason to print credentials: ``run_aws``
+    refuses ``--debug``, which would print them in the first place.
+    """
+    for pattern in _SECRETS:
+        text = pattern.sub(lambda m: m.group(1) + m.group(2) + REDACTED
+                           + m.group(2), text)
+    return text
 
 
 class UnsafeCommandError(RuntimeError):
@@ -82,16 +117,18 @@ class CommandResult:
         """``self`` if the command ran and exited 0; else ``RuntimeError``."""
         if not self.ok:
             detail = self.note or _first_line(self.stderr) or self.status
-            raise RuntimeError(f"{self.command}: {detail}")
+            raise RuntimeError(redact(f"{self.command}: {detail}"))
         return self
 
     def _shown(self) -> dict[str, str]:
         """The text a display may show: masked, clipped, secrets replaced."""
-        stdout = _clip(self.stdout)
+        stdout = _clip(redact(self.stdout))
         if self.secret and self.stdout:
             stdout = f"({len(self.stdout.strip())} characters, hidden)"
-        return {"command": mask(self.command), "note": mask(self.note),
-                "stdout": mask(stdout), "stderr": mask(_clip(self.stderr))}
+        # Redacted before clipping, so that no cut can split a name from its value.
+        shown = {"command": redact(self.command), "note": redact(self.note),
+                 "stdout": stdout, "stderr": _clip(redact(self.stderr))}
+        return {key: mask(text) for key, text in shown.items()}
 
     def __repr__(self) -> str:
         shown = self._shown()
@@ -218,8 +255,17 @@ def run_aws(session, args: list[str], *, cwd: str | Path | None = None,
     account is on the allow list (``allowed_accounts``, else
     ``ECSLAB_ALLOWED_ACCOUNTS``), as the ``Lab`` requires before it creates.
     ``secret`` keeps standard output (a password) out of every display.
-    ``executable`` lets tests put a stand-in for the CLI.
+    ``executable`` lets tests put a stand-in for the CLI. ``--debug`` is
+    refused with ``ValueError``: it makes the CLI print credentials.
     """
+    if "--debug" in args:
+        # The CLI's debug log writes each signed request to stderr, session
+        # token and Authorization header included, and the notebook shows stderr.
+        raise ValueError("run_aws does not run --debug: the AWS CLI would print "
+                         "the request's credentials (session token, Authorization "
+                         "signature) to its output, which the notebook shows. Drop "
+                         "--debug; the CLI's error message is in the result's "
+                         "stderr")
     env = session.cli_env()
     if session.is_local:
         _check_local(session, env, args)

@@ -1,15 +1,19 @@
 """The commands notebook's library: the real AWS CLI against the emulator, the
-run-task skeleton round trip, the CLI's errors for broken files, Docker engine
-detection both ways, and the lab's ECR repository."""
+credentials it must never display, the run-task skeleton round trip, the CLI's
+errors for broken files, Docker engine detection both ways, and the lab's ECR
+repository and its name."""
 
 from __future__ import annotations
 
+import html
 import http.server
 import json
 import os
+import re
 import shutil
 import socketserver
 import stat
+import subprocess
 import sys
 import threading
 import uuid
@@ -20,10 +24,17 @@ import pytest
 from ecslab import Lab, Session
 from ecslab import ecr
 from ecslab.account import mask
-from ecslab.commands import (RUN_TASK_FIELDS, UnsafeCommandError, docker,
-                             docker_engine, fill_skeleton, run_aws, skeleton_table)
+from ecslab.commands import (RUN_TASK_FIELDS, SHOWN_LINES, CommandResult,
+                             UnsafeCommandError, docker, docker_engine,
+                             fill_skeleton, run_aws, skeleton_table)
+from ecslab.spec import LabSpec
 
 REAL_SECRET = "wJalrXUtnFEMI-real-secret-do-not-leak"
+SESSION_TOKEN = "sentinel-session-token-Qz7Wm2Lp9"
+
+# The repository name rule of ECR's CreateRepository API reference (2-256 chars).
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+ECR_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 
 
 def _prefix() -> str:
@@ -136,6 +147,60 @@ def test_a_password_is_never_displayed(session):
     assert len(password) == len(secret)
     assert secret not in repr(password) and secret not in str(password)
     assert password.reveal() == secret
+
+
+@pytest.mark.parametrize("args", [["--debug", "ecs", "list-clusters"],
+                                  ["ecs", "list-clusters", "--debug"]])
+def test_debug_is_refused_before_anything_runs(session, tmp_path, args):
+    ran = tmp_path / "ran"
+    spy = _script(tmp_path / "aws", f"open({str(ran)!r}, 'w').close()\n")
+    with pytest.raises(ValueError, match=r"--debug: the AWS CLI would print the "
+                                         r"request's credentials"):
+        run_aws(session, args, executable=str(spy))
+    assert not ran.exists()
+
+
+def test_what_debug_prints_is_redacted_in_displays(session):
+    # What --debug would show: the real CLI, with a session token in its
+    # environment, signing a request the emulator answers.
+    env = session.cli_env()
+    env["AWS_SESSION_TOKEN"] = SESSION_TOKEN
+    done = subprocess.run(["aws", "ecs", "list-clusters", "--debug"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    # Its lines that carry credentials (a signature comes on the line after its
+    # label), few enough that a display clips none of them.
+    lines = done.stderr.splitlines()
+    kept = {i for i, line in enumerate(lines)
+            if SESSION_TOKEN in line or "'Authorization'" in line}
+    for i, line in enumerate(lines):
+        if line.endswith("Signature:"):
+            kept |= {i, i + 1}
+    stderr = "\n".join(lines[i] for i in sorted(kept))
+    assert len(kept) <= SHOWN_LINES
+    signature = re.search(r"Signature=([0-9a-f]{64})", stderr).group(1)
+    assert SESSION_TOKEN in stderr and f"Signature:\n{signature}" in stderr
+
+    result = CommandResult(command="aws ecs list-clusters --debug", returncode=0,
+                           stderr=stderr)
+    for shown in (repr(result), html.unescape(result._repr_html_())):
+        assert SESSION_TOKEN not in shown and signature not in shown
+        assert "'X-Amz-Security-Token': b'<redacted>'" in shown
+        assert "'Authorization': b'<redacted>'" in shown
+    assert result.stderr == stderr  # the attribute keeps the real text
+
+
+def test_temporary_credentials_in_output_are_redacted_in_displays(session):
+    result = run_aws(session, ["sts", "get-session-token"])
+    assert result.ok, result.stderr
+    credentials = result.json["Credentials"]
+    for secret in (credentials["SecretAccessKey"], credentials["SessionToken"]):
+        assert secret in result.stdout
+        assert secret not in repr(result)
+        assert secret not in html.unescape(result._repr_html_())
+    # A key id names the key without being secret: still shown.
+    assert credentials["AccessKeyId"] in repr(result)
 
 
 # -- aws ecs run-task: skeleton round trip and broken files ------------------------
@@ -350,6 +415,17 @@ def test_repository_is_made_once_tagged_and_torn_down(lab):
     assert list(rows["name"]) == [lab.spec.ecr_repository_name]
     assert list(rows["id"]) == [mask(uri)]
     assert lab.teardown().empty
+
+
+@pytest.mark.parametrize("prefix, name", [("my_lab", "my-lab-image"),
+                                          ("a_b-c_9", "a-b-c-9-image")])
+def test_an_underscore_in_the_prefix_becomes_a_hyphen_in_the_ecr_name(prefix,
+                                                                       name):
+    spec = LabSpec(prefix)
+    assert spec.ecr_repository_name == name
+    assert ECR_NAME.fullmatch(name) and 2 <= len(name) <= 256
+    derived = {row["resource"]: row["name"] for row in spec.derived_names()}
+    assert derived["ECR repository"] == name
 
 
 def test_someone_elses_repository_is_not_adopted(session):
