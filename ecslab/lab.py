@@ -33,6 +33,10 @@ from .spec import (SERVICE_ROLE, TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec,
 log = logging.getLogger(__name__)
 
 
+class RoleNotUsableError(RuntimeError):
+    """On AWS, ECS still could not assume a lab role when the retries ran out."""
+
+
 def _creates(method):
     """Mark a step that creates or changes resources: on AWS, guard it first."""
 
@@ -287,24 +291,34 @@ class Lab:
         self._ids["task"] = arn
         return arn.rsplit("/", 1)[-1]
 
-    def _retry_iam(self, call, timeout: float = 120):
+    def _retry_iam(self, call, timeout: float = 120, interval: float = 10):
         """On AWS a new role takes a while to be usable ("unable to assume the
-        role"): retry that, and nothing else, for a bounded time."""
+        role"): retry that, and nothing else, for at most ``timeout`` seconds;
+        then ``RoleNotUsableError``. On the emulator a role is usable at once,
+        so the error is raised as it comes."""
         from botocore.exceptions import ClientError
 
         deadline = time.monotonic() + timeout
+        tries = 0
         while True:
+            tries += 1
             try:
                 return call()
             except (ClientError, RuntimeError) as error:
-                text = str(error).lower()
-                if (self.session.is_local or "assume" not in text
-                        or time.monotonic() + 10 > deadline):
+                if self.session.is_local or "assume" not in str(error).lower():
                     raise
                 # AWS's message names the role's ARN, account id and all.
-                log.info("IAM role not usable yet, retrying in 10s: %s",
-                         account_guard.Masked(error))
-                time.sleep(10)
+                said = account_guard.mask(str(error))
+                if time.monotonic() + interval > deadline:
+                    raise RoleNotUsableError(
+                        f"ECS still could not use the lab's IAM role after "
+                        f"{tries} tries over {timeout:.0f}s. A new role is "
+                        "usually usable within a minute or two; if it is not, "
+                        "check that it exists and trusts ecs-tasks.amazonaws.com "
+                        f"(lab.check('roles')). AWS said: {said}") from error
+                log.info("IAM role not usable yet, retrying in %.0fs: %s",
+                         interval, said)
+                time.sleep(interval)
 
     def wait_until_stopped(self, task_arn: str | None = None, timeout: float = 600,
                            progress: bool = True) -> dict:
@@ -608,13 +622,18 @@ class Lab:
                                 self.spec, self.region)
 
     def teardown(self, confirm: str | None = None, keep_roles: bool = False,
-                 on_wait=None, dry_run: bool = False) -> pd.DataFrame:
+                 on_wait=None, dry_run: bool = False, progress: bool = True,
+                 timeout: float | None = None) -> pd.DataFrame:
         """Delete this lab's resources in dependency order; what remains (empty).
 
         With ``dry_run``, and always on AWS until ``confirm`` is the lab's prefix
         typed out, nothing is deleted: the table lists what would be. Each wait
-        (services, tasks, the load balancer) is logged as it starts and ends;
-        ``on_wait(what, phase, elapsed)`` is told too, for a notebook to show.
+        (services, tasks, the load balancer) and each delete AWS refuses while a
+        dependency drains shows a progress bar (``progress=False`` hides them)
+        and is logged; ``on_wait(what, phase, elapsed)`` is told of each wait too.
+        ``timeout`` bounds each wait and retried delete (120 s on the emulator,
+        900 s on AWS); a delete still refused then raises
+        ``TeardownIncomplete``, whose ``remaining`` lists what is left.
         """
         if dry_run or (not self.session.is_local and confirm != self.prefix):
             table = self.inventory()
@@ -625,10 +644,18 @@ class Lab:
             log.info("teardown dry run: %d resource(s) would be deleted; pass "
                      "confirm=%r to delete them", len(table), self.prefix)
             return table
-        timeout = 120 if self.session.is_local else 900
-        return _masked(teardown_steps.teardown(
-            self.session, self.spec, timeout=timeout,
-            interval=self.poll_interval, keep_roles=keep_roles, on_wait=on_wait))
+
+        if timeout is None:
+            timeout = 120 if self.session.is_local else 900
+        try:
+            remaining = teardown_steps.teardown(
+                self.session, self.spec, timeout=timeout,
+                interval=self.poll_interval, keep_roles=keep_roles,
+                on_wait=on_wait, progress=progress)
+        except teardown_steps.TeardownIncomplete as error:
+            error.remaining = _masked(error.remaining)
+            raise
+        return _masked(remaining)
 
     def draw(self, which: str = "task", live: bool = True):
         """The lab's architecture as an SVG picture.

@@ -1,28 +1,37 @@
 """The aws target's guards, without a network: the emulator is presented as a
-non-local endpoint (target "aws"), and botocore's Stubber injects AWS's errors."""
+non-local endpoint (target "aws"), and botocore's Stubber (or a ``before-call``
+hook, where only one operation must fail) injects AWS's errors."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import stat
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from ecslab import Lab, Session
 from ecslab.account import GuardError, mask
 from ecslab.aws import as_dict, carries, ec2_tags
 from ecslab.commands import docker_engine, run_aws
-from ecslab.cost import PRICES, estimate, prices_for
+from ecslab.cost import PRICES, billing_now, estimate, prices_for
 from ecslab.ecr import push_image
 from ecslab.iam import TASKS_TRUST, delete_role
+from ecslab.inventory import Found
+from ecslab.lab import RoleNotUsableError
 from ecslab.spec import TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec
+from ecslab.teardown import TeardownIncomplete
 
 ACCOUNT = "123456789012"  # the emulator's default account
+ASSUME_ERROR = ("ECS was unable to assume the role 'arn:aws:iam::123456789012:role/"
+                "AmazonECSTaskExecutionRole'")
 PRIVATE_ACCOUNT = "210987654323"  # an emulator account no other test uses
 UNPRICED_REGION = "eu-north-1"  # a real region missing from ecslab.cost's table
 
@@ -232,6 +241,64 @@ def test_other_errors_are_not_retried(aws_session, tmp_path):
             lab.run_task(path)
 
 
+class _Clock:
+    """Stands in for ``time`` in ecslab.lab: a sleep moves the clock on at once."""
+
+    def __init__(self):
+        self.now, self.slept = 1000.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_iam_propagation_retries_give_up_at_their_bound(aws_session, tmp_path,
+                                                       monkeypatch):
+    lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
+    lab.cost_estimate()
+    clock = _Clock()
+    monkeypatch.setattr("ecslab.lab.time", clock)
+    path = tmp_path / "runtask_params.json"
+    path.write_text('{"cluster": "c", "taskDefinition": "t"}')
+    ecs = aws_session.client("ecs", preflight=True)
+    with Stubber(ecs) as stub:
+        # The bound is 120 s with a try every 10 s: at 0, 10, ..., 120 s. One
+        # try fewer leaves an error here; one more finds no answer stubbed.
+        for _ in range(13):
+            stub.add_client_error("run_task", "InvalidParameterException",
+                                  ASSUME_ERROR)
+        with pytest.raises(RoleNotUsableError) as raised:
+            lab.run_task(path)
+        stub.assert_no_pending_responses()
+
+    assert clock.slept == [10] * 12
+    said = str(raised.value)
+    assert "13 tries over 120s" in said and "ecs-tasks.amazonaws.com" in said
+    assert "unable to assume the role" in said and ACCOUNT not in said
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_iam_errors_are_not_retried_locally(session, tmp_path, monkeypatch):
+    # The emulator's roles are usable at once: such an error is a real one.
+    lab = Lab("iam" + uuid.uuid4().hex[:6], session=session)
+    clock = _Clock()
+    monkeypatch.setattr("ecslab.lab.time", clock)
+    path = tmp_path / "runtask_params.json"
+    path.write_text('{"cluster": "c", "taskDefinition": "t"}')
+    ecs = session.client("ecs", preflight=True)
+    with Stubber(ecs) as stub:
+        # One answer only: a second call would meet the Stubber's own error.
+        stub.add_client_error("run_task", "InvalidParameterException",
+                              ASSUME_ERROR)
+        with pytest.raises(ecs.exceptions.InvalidParameterException):
+            lab.run_task(path)
+        stub.assert_no_pending_responses()
+    assert clock.slept == []
+
+
 def test_dependency_errors_are_retried_with_a_bound(aws_session, monkeypatch):
     from ecslab.aws import retry
 
@@ -251,6 +318,93 @@ def test_dependency_errors_are_retried_with_a_bound(aws_session, monkeypatch):
         with pytest.raises(Exception, match="DependencyViolation"):
             retry(lambda: ec2.delete_security_group(GroupId="sg-1"),
                   codes={"DependencyViolation"}, timeout=0, what="delete sg-1")
+
+
+class _Draining:
+    """Makes one operation of a client answer DependencyViolation, as AWS does
+    while network interfaces drain: the first ``refusals`` calls, or every call
+    when it is ``None``. Other operations reach the emulator as usual."""
+
+    def __init__(self, client, operation: str, refusals: int | None):
+        self.client, self.refusals, self.calls = client, refusals, 0
+        self.event = f"before-call.ec2.{operation}"
+
+    def __enter__(self):
+        self.client.meta.events.register(self.event, self, unique_id="draining")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.meta.events.unregister(self.event, unique_id="draining")
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.refusals is not None and self.calls > self.refusals:
+            return None  # sent on to the emulator
+        return AWSResponse(None, 400, {}, None), {
+            "Error": {"Code": "DependencyViolation",
+                      "Message": "resource has a dependent object"},
+            "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def _lab_with_a_group(session) -> Lab:
+    lab = Lab("dep" + uuid.uuid4().hex[:6], session=session)
+    lab.create_vpc()
+    lab.create_security_group()
+    return lab
+
+
+def test_teardown_retries_a_draining_security_group(session, capsys):
+    lab = _lab_with_a_group(session)
+    group = lab.spec.security_group_name
+    capsys.readouterr()
+    with _Draining(session.client("ec2"), "DeleteSecurityGroup", 2) as draining:
+        assert lab.teardown().empty
+    assert draining.calls == 3
+    assert lab.inventory().empty
+
+    # The retries showed as they happened, and ended in the delete.
+    shown = capsys.readouterr().err
+    assert re.search(rf"retrying delete security group {group}: done "
+                     r"\[\d\d:\d\d, refused: 2\]", shown), shown
+
+
+def test_teardown_gives_up_at_its_bound_and_says_what_remains(session):
+    lab = _lab_with_a_group(session)
+    group = lab.spec.security_group_name
+    with _Draining(session.client("ec2"), "DeleteSecurityGroup", None) as draining:
+        with pytest.raises(TeardownIncomplete) as raised:
+            lab.teardown(timeout=1, progress=False)
+    assert draining.calls >= 2
+
+    said = str(raised.value)
+    assert f"delete security group {group}" in said
+    assert "DependencyViolation after 1s" in said
+    assert f"security group {group}" in said.split("remain:")[1]
+    assert f"vpc {lab.spec.vpc_name}" in said.split("remain:")[1]
+    assert set(raised.value.remaining["resource"]) == {"security group", "vpc"}
+    assert set(lab.inventory()["resource"]) == {"security group", "vpc"}
+
+    # Once the dependency is gone, teardown again finishes the job.
+    assert lab.teardown().empty
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_teardown_shows_each_wait_unless_told_not_to(aws_session, capsys, progress):
+    lab = _lab(aws_session, allowed_accounts=[ACCOUNT])
+    lab.cost_estimate(service=True)
+    lab.create_service_network()
+    lab.create_load_balancer()
+    capsys.readouterr()
+
+    told = {} if progress else {"progress": False}
+    assert lab.teardown(confirm=lab.prefix, **told).empty
+    shown = capsys.readouterr()
+    assert shown.out == ""  # the library never prints
+    if progress:
+        assert re.search(r"waiting for 1 load balancer\(s\) to be deleted: done "
+                         r"\[\d\d:\d\d, checks: [1-9]\d*\]", shown.err), shown.err
+    else:
+        assert shown.err == ""
 
 
 def test_cost_table_arithmetic():
@@ -275,6 +429,71 @@ def test_cost_table_arithmetic():
 def test_unknown_region_prices_are_named():
     with pytest.raises(ValueError, match="no prices for region 'mars-1'"):
         prices_for("mars-1")
+
+
+def _hourly(region: str, tasks: int, zones: int, cpu: int = 256,
+            memory: int = 512) -> float:
+    """The price table's arithmetic, by hand: each running task's vCPU, memory
+    and public IPv4 address, and a load balancer's hour, one capacity unit and
+    an address per Availability Zone."""
+    p = PRICES[region]
+    per_task = cpu / 1024 * p.vcpu_hour + memory / 1024 * p.gb_hour + p.ipv4_hour
+    balancer = p.alb_hour + p.lcu_hour + zones * p.ipv4_hour if zones else 0.0
+    return tasks * per_task + balancer
+
+
+def test_billing_counts_running_tasks_and_the_load_balancer_only():
+    spec = LabSpec("bill", subnet_cidrs=("10.0.1.0/24", "10.0.2.0/24",
+                                         "10.0.3.0/24"))
+    found = Found()
+    for state in ("RUNNING", "PROVISIONING", "STOPPED"):
+        found.add("task", "family:bill", state.lower(), state)
+    found.add("load balancer", "bill-alb", "arn:lb", "active")
+    found.add("vpc", "bill_vpc", "vpc-1", "available")
+
+    table = billing_now(found, spec, "us-east-1").set_index("resource")
+    assert table.loc["Fargate vCPU", "quantity"] == pytest.approx(0.5)
+    assert table.loc["public IPv4 (load balancer)", "quantity"] == 3
+    assert table.loc["total", "per hour (USD)"] == \
+        pytest.approx(_hourly("us-east-1", tasks=2, zones=3))
+
+    empty = billing_now(Found(), spec, "us-east-1")
+    assert list(empty["resource"]) == ["total"]
+    assert empty["per hour (USD)"].iloc[-1] == 0.0
+
+
+def test_still_billing_row_is_the_price_table_arithmetic(endpoint, monkeypatch):
+    # A service lab of two tasks behind a load balancer, built on the emulator
+    # in an account of its own (roles are account-wide)...
+    account = "3" + str(uuid.uuid4().int)[:11]
+    local = Session(target="local", endpoint_url=endpoint, account=account)
+    built = Lab("bill" + uuid.uuid4().hex[:6], session=local, desired_count=2)
+    built.ensure_service_roles()
+    built.create_service_network()
+    built.create_cluster()
+    built.create_log_group()
+    built.create_load_balancer()
+    built.create_target_group()
+    built.create_listener()
+    built.register_service_task_definition()
+    built.create_service()
+    try:
+        built.wait_until_stable(timeout=60)
+
+        # ...and seen as on AWS, where the inventory says what it still costs.
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASENTINELSENTINEL")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "sentinel-secret-do-not-print")
+        aws = Session(target="aws", region=built.region, endpoint_url=endpoint)
+        aws.account = account  # the emulator account, by its request header
+        seen = Lab(built.prefix, session=aws, desired_count=2)
+        table = seen.inventory()
+        assert list(table["state"][table["resource"] == "task"]) == ["RUNNING"] * 2
+        expected = _hourly(built.region, tasks=2, zones=2)
+        row = table[table["resource"] == "still billing"]
+        assert list(row["state"]) == [f"about ${expected:.4f} per hour"]
+        assert seen.billing()["per hour (USD)"].iloc[-1] == pytest.approx(expected)
+    finally:
+        assert built.teardown(progress=False).empty
 
 
 def test_a_region_without_prices_creates_nothing_yet_lists_what_exists(
