@@ -396,6 +396,29 @@ def test_list_tasks_lists_the_named_cluster_only(lab):
     lab.ecs.stop_task(cluster=outer["clusterName"], task=theirs)
 
 
+def test_list_task_definitions_sorts_by_family_then_revision(lab):
+    """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTaskDefinitions.html
+
+    ASC (the default) lists a family's newest revision last, DESC first, with
+    revisions compared as numbers (10 after 9).
+    """
+    spec = {"name": "app", "image": HELLO, "memory": 512}
+    family = unique(lab.name)
+    for _ in range(10):
+        lab.ecs.register_task_definition(
+            family=family, networkMode="awsvpc", cpu="256", memory="512",
+            requiresCompatibilities=["FARGATE"], containerDefinitions=[spec])
+
+    def revisions(**order) -> list[int]:
+        arns = lab.ecs.list_task_definitions(familyPrefix=family,
+                                             **order)["taskDefinitionArns"]
+        return [int(arn.rsplit(":", 1)[-1]) for arn in arns]
+
+    assert revisions() == list(range(1, 11))
+    assert revisions(sort="ASC") == list(range(1, 11))
+    assert revisions(sort="DESC") == list(range(10, 0, -1))
+
+
 def test_stopping_an_unknown_task_is_refused(lab):
     """https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html"""
     with pytest.raises(ClientError) as error:
