@@ -5,9 +5,11 @@ Notebooks use one object, ``Lab``; the modules beside it are the steps it takes
 ``teardown``) and the embedded ``emulator``.
 """
 
-from .lab import Lab
+from .lab import Lab, RoleNotUsableError
 from .session import Session
 from .spec import LabSpec, validate_prefix
+from .teardown import TeardownIncomplete
 
 __version__ = "0.1.0"
-__all__ = ["Lab", "LabSpec", "Session", "validate_prefix"]
+__all__ = ["Lab", "LabSpec", "RoleNotUsableError", "Session", "TeardownIncomplete",
+           "validate_prefix"]
