@@ -207,18 +207,47 @@ def _log_group(lab) -> Check:
                  f"{group.get('retentionInDays', 'never expires')} days)")
 
 
-def _task_definition(lab) -> Check:
-    spec, step = lab.spec, "task_definition"
+def _fargate_container(lab, step: str, family: str, name: str, image: str,
+                       fix: str, named_by: str = "") -> tuple[dict, dict, str]:
+    """The newest revision of ``family`` once it is seen fit for Fargate, and
+    its container ``name`` running ``image`` with awslogs to the lab's group:
+    ``(definition, container, revision)``. What both labs' checks share."""
     definition = lab.client("ecs").describe_task_definition(
-        taskDefinition=spec.task_family)["taskDefinition"]
+        taskDefinition=family)["taskDefinition"]
     revision = f"{definition['family']}:{definition['revision']}"
-    fix = "run lab.register_task_definition() for a new revision"
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+    _need("FARGATE" in definition.get("requiresCompatibilities", []), step,
+          f"{revision} is not marked compatible with FARGATE "
+          f"({definition.get('requiresCompatibilities', [])}): it cannot run "
+          f"on Fargate; {fix}")
     _need(definition.get("networkMode") == "awsvpc", step,
           f"{revision} has network mode {definition.get('networkMode')}; Fargate "
           f"needs awsvpc; {fix}")
-    _need("FARGATE" in definition.get("requiresCompatibilities", []), step,
-          f"{revision} is not marked compatible with FARGATE; {fix}")
+
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    _need(name in containers, step,
+          f"{revision} has no container named {name} (it has "
+          f"{sorted(containers)}){named_by}; {fix}")
+    container = containers[name]
+    _need(container["image"] == image, step,
+          f"the container runs {container['image']}, not {image}; {fix}")
+    log_config = container.get("logConfiguration", {})
+    _need(log_config.get("logDriver") == "awslogs", step,
+          f"the container's log driver is {log_config.get('logDriver')}, not "
+          f"awslogs: its output would not reach CloudWatch Logs; {fix}")
+    group = log_config.get("options", {}).get("awslogs-group")
+    _need(group == lab.spec.log_group_name, step,
+          f"the container logs to {group}, not to {lab.spec.log_group_name}; "
+          f"{fix}")
+    return definition, container, revision
+
+
+def _task_definition(lab) -> Check:
+    spec, step = lab.spec, "task_definition"
+    fix = "run lab.register_task_definition() for a new revision"
+    definition, container, revision = _fargate_container(
+        lab, step, spec.task_family, spec.task_container_name, spec.task_image, fix)
+
     size = (definition.get("cpu"), definition.get("memory"))
     _need(size == (spec.task_cpu, spec.task_memory), step,
           f"{revision} asks for {size[0]} CPU units / {size[1]} MiB, not the "
@@ -231,23 +260,9 @@ def _task_definition(lab) -> Check:
         arn = definition.get(key) or ""
         _need(arn.endswith(f":role/{role}"), step,
               f"{revision}'s {key} is {arn or 'missing'}, not {role}; {fix}")
-
-    containers = {c["name"]: c for c in definition["containerDefinitions"]}
-    _need(spec.task_container_name in containers, step,
-          f"{revision} has no container named {spec.task_container_name} (it "
-          f"has {sorted(containers)}); {fix}")
-    container = containers[spec.task_container_name]
-    _need(container["image"] == spec.task_image, step,
-          f"the container runs {container['image']}, not {spec.task_image}; {fix}")
-    log_config = container.get("logConfiguration", {})
-    _need(log_config.get("logDriver") == "awslogs", step,
-          f"the container's log driver is {log_config.get('logDriver')}, not "
-          f"awslogs: its output would not reach CloudWatch Logs; {fix}")
-    group = log_config.get("options", {}).get("awslogs-group")
-    _need(group == spec.log_group_name, step,
-          f"the container logs to {group}, not to {spec.log_group_name}; {fix}")
     return Check(step, True, f"{revision} — Fargate, awsvpc, {size[0]} CPU / "
-                 f"{size[1]} MiB, image {container['image']}, awslogs to {group}")
+                 f"{size[1]} MiB, image {container['image']}, awslogs to "
+                 f"{spec.log_group_name}")
 
 
 def _run_task_params(lab) -> Check:
@@ -452,39 +467,17 @@ def _listener(lab) -> Check:
 
 def _service_task_definition(lab) -> Check:
     spec, step = lab.spec, "service_task_definition"
-    definition = lab.client("ecs").describe_task_definition(
-        taskDefinition=spec.service_family)["taskDefinition"]
-    revision = f"{definition['family']}:{definition['revision']}"
     fix = "run lab.register_service_task_definition() for a new revision"
-    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
-    _need("FARGATE" in definition.get("requiresCompatibilities", []), step,
-          f"{revision} is not marked compatible with FARGATE "
-          f"({definition.get('requiresCompatibilities', [])}): the service "
-          f"cannot run it on Fargate; {fix}")
-    _need(definition.get("networkMode") == "awsvpc", step,
-          f"{revision} has network mode {definition.get('networkMode')}; Fargate "
-          f"needs awsvpc; {fix}")
-    containers = {c["name"]: c for c in definition["containerDefinitions"]}
-    _need(spec.service_container_name in containers, step,
-          f"{revision} has no container named {spec.service_container_name} "
-          f"(it has {sorted(containers)}), which the service's load balancer "
-          f"entry names; {fix}")
-    container = containers[spec.service_container_name]
-    _need(container["image"] == spec.service_image, step,
-          f"the container runs {container['image']}, not {spec.service_image}; "
-          f"{fix}")
+    _, container, revision = _fargate_container(
+        lab, step, spec.service_family, spec.service_container_name,
+        spec.service_image, fix,
+        named_by=", which the service's load balancer entry names")
+
     ports = [p["containerPort"] for p in container.get("portMappings", [])]
     _need(spec.container_port in ports, step,
           f"the container does not map port {spec.container_port}; {fix}")
-    log_config = container.get("logConfiguration", {})
-    _need(log_config.get("logDriver") == "awslogs", step,
-          f"the container's log driver is {log_config.get('logDriver')}, not "
-          f"awslogs: its output would not reach CloudWatch Logs; {fix}")
-    group = log_config.get("options", {}).get("awslogs-group")
-    _need(group == spec.log_group_name, step,
-          f"the container logs to {group}, not to {spec.log_group_name}; {fix}")
     return Check(step, True, f"{revision} — Fargate, awsvpc, {container['image']} "
-                 f"on port {spec.container_port}, awslogs to {group}")
+                 f"on port {spec.container_port}, awslogs to {spec.log_group_name}")
 
 
 def _service(lab) -> Check:

@@ -160,4 +160,5 @@ def test_stop_ends_the_shared_process(tmp_path):
     assert stopped.stdout.strip() == "emulator stopped"
     status = _cli("emulator", "status", env=env)
     assert status.returncode == 3 and status.stdout.strip() == "not running"
-    assert _cli("emulator", "stop", env=env).stdout.strip() == "emulator was not running"
+    again = _cli("emulator", "stop", env=env)
+    assert again.stdout.strip() == "emulator was not running"
