@@ -16,10 +16,11 @@ Two ways to draw:
   lab is built. Icons are drawn only for resources that exist.
 
 The inventory counts a task only until it stops, so that teardown and its
-"nothing left" check need not wait for ECS to forget it. ``with_stopped_tasks``
-adds the task lab's stopped tasks to a live inventory, for the picture alone:
-once its task has stopped, the task lab draws it with how it ended (``STOPPED,
-exit 0``) and the words "not running now", instead of "not created yet".
+"nothing left" check need not wait for ECS to forget it.
+``inventory.with_stopped_tasks`` adds the task lab's stopped tasks to a live
+inventory, for the picture alone: once its task has stopped, the task lab draws
+it with how it ended (``STOPPED, exit 0``) and the words "not running now",
+instead of "not created yet".
 
 Rendering goes through the ``diagrams`` package and Graphviz in a temporary
 directory. The result has no external reference (each icon is embedded as a
@@ -39,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import diagrams
-import pandas as pd
 from diagrams import Cluster, Diagram, Edge, Node
 from diagrams.aws.compute import (
     ECR,
@@ -52,7 +52,7 @@ from diagrams.aws.management import CloudwatchLogs
 from diagrams.aws.network import ALB, IGW, RouteTable
 from diagrams.aws.security import IAMRole
 
-from ecslab.aws import as_dict, carries
+from ecslab.inventory import STOPPED_TASK
 from ecslab.spec import (
     SERVICE_LINKED_ROLE,
     SERVICE_ROLE,
@@ -61,13 +61,9 @@ from ecslab.spec import (
     LabSpec,
 )
 
-__all__ = ["DRAWINGS", "INVENTORY_COLUMNS", "draw_service_lab", "draw_task_lab",
-           "with_stopped_tasks"]
+__all__ = ["DRAWINGS", "INVENTORY_COLUMNS", "draw_service_lab", "draw_task_lab"]
 
 INVENTORY_COLUMNS = ("resource", "name", "id", "state")
-# The kind of the rows ``with_stopped_tasks`` adds: not "task", which the
-# inventory keeps for tasks that have not stopped.
-STOPPED_TASK = "stopped task"
 
 # Colours of the AWS Architecture Icons' group conventions, so the pictures read
 # like the diagrams in AWS's own documentation.
@@ -295,7 +291,7 @@ def draw_task_lab(spec: LabSpec, inventory=None) -> str:
     the task definition and its task, the log group and the two roles. With an
     ``inventory`` (see the module docstring) only what exists is in colour; the
     task is one of the lab's not yet stopped, else the newest stopped one that
-    ``with_stopped_tasks`` added, labelled with how it ended.
+    ``inventory.with_stopped_tasks`` added, labelled with how it ended.
     """
     inv = _Inventory(inventory)
 
@@ -479,50 +475,6 @@ def draw_service_lab(spec: LabSpec, inventory=None) -> str:
         service_role >> _edge(style="invis") >> service
 
     return _render(_title(spec, "ECS service lab", inv), build)
-
-
-def with_stopped_tasks(session, spec: LabSpec, inventory: pd.DataFrame) -> pd.DataFrame:
-    """``inventory`` plus a "stopped task" row for each stopped task of the task lab.
-
-    For the picture only. The tasks are those ECS still lists as stopped (on AWS
-    for at least an hour) in the lab's cluster, started from the task lab's
-    family and carrying the lab's tags, newest first. The cluster must be in
-    ``inventory``, which shows that it is the lab's.
-    """
-    if spec.cluster_name not in set(
-            inventory.loc[inventory["resource"] == "cluster", "name"]):
-        return inventory
-    ecs = session.client("ecs")
-    pages = ecs.get_paginator("list_tasks").paginate(cluster=spec.cluster_name,
-                                                     desiredStatus="STOPPED")
-    arns = [arn for page in pages for arn in page["taskArns"]]
-
-    tasks = []
-    for start in range(0, len(arns), 100):  # DescribeTasks takes 100 at most
-        tasks += ecs.describe_tasks(cluster=spec.cluster_name, include=["TAGS"],
-                                    tasks=arns[start:start + 100])["tasks"]
-    # A task still stopping has no stoppedAt yet: it is the newest.
-    tasks.sort(key=lambda t: (t.get("stoppedAt") is None, t.get("stoppedAt") or 0),
-               reverse=True)
-    listed = set(inventory.loc[inventory["resource"] == "task", "id"])
-    rows = [_stopped_task_row(task) for task in tasks
-            if task["taskArn"].rsplit("/", 1)[-1] not in listed
-            and task.get("group") == f"family:{spec.task_family}"
-            and carries(as_dict(task.get("tags")), spec.tags())]
-    if not rows:
-        return inventory
-    return pd.concat([inventory, pd.DataFrame(rows)], ignore_index=True)
-
-
-def _stopped_task_row(task: dict) -> dict:
-    """A stopped task as an inventory row; its state says how it ended."""
-    # The exit code when the container ran; else why the task stopped (one whose
-    # image could not be pulled never ran its container).
-    codes = [c["exitCode"] for c in task.get("containers", []) if "exitCode" in c]
-    how = f"exit {codes[0]}" if codes else task.get("stopCode", "")
-    return {"resource": STOPPED_TASK, "name": task["group"],
-            "id": task["taskArn"].rsplit("/", 1)[-1],
-            "state": ", ".join(filter(None, [task.get("lastStatus"), how]))}
 
 
 DRAWINGS = {"task_lab": draw_task_lab, "service_lab": draw_service_lab}

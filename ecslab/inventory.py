@@ -21,6 +21,9 @@ from .spec import SERVICE_ROLE, TASK_EXECUTION_ROLE, TASK_ROLE, LabSpec
 log = logging.getLogger(__name__)
 
 COLUMNS = ["resource", "name", "id", "state"]
+# The kind of the rows ``with_stopped_tasks`` adds for the picture: not "task",
+# which the inventory keeps for tasks that have not stopped.
+STOPPED_TASK = "stopped task"
 
 
 @dataclass
@@ -117,14 +120,11 @@ def _discover_ecs(ecs, spec: LabSpec, found: Found) -> None:
                           f"{service['status']}, {service['runningCount']}/"
                           f"{service['desiredCount']} running")
         task_arns = ecs.list_tasks(cluster=spec.cluster_name)["taskArns"]
-        for start in range(0, len(task_arns), 100):
-            chunk = task_arns[start:start + 100]
-            for task in ecs.describe_tasks(cluster=spec.cluster_name,
-                                           tasks=chunk)["tasks"]:
-                if task.get("lastStatus") != "STOPPED":
-                    found.add("task", task.get("group", ""),
-                              task["taskArn"].rsplit("/", 1)[-1],
-                              task.get("lastStatus", ""), arn=task["taskArn"])
+        for task in _described_tasks(ecs, spec.cluster_name, task_arns):
+            if task.get("lastStatus") != "STOPPED":
+                found.add("task", task.get("group", ""),
+                          task["taskArn"].rsplit("/", 1)[-1],
+                          task.get("lastStatus", ""), arn=task["taskArn"])
 
     for family in (spec.task_family, spec.service_family):
         arns = ecs.list_task_definitions(familyPrefix=family,
@@ -137,6 +137,17 @@ def _discover_ecs(ecs, spec: LabSpec, found: Found) -> None:
                                                      include=["TAGS"])
             if carries(as_dict(described.get("tags")), tags):
                 found.add("task definition", revision, arn, "ACTIVE")
+
+
+def _described_tasks(ecs, cluster: str, arns: list[str],
+                     include: list[str] | None = None) -> list[dict]:
+    """DescribeTasks for any number of tasks (it takes 100 at most a call)."""
+    extra = {"include": include} if include else {}
+    tasks = []
+    for start in range(0, len(arns), 100):
+        chunk = arns[start:start + 100]
+        tasks += ecs.describe_tasks(cluster=cluster, tasks=chunk, **extra)["tasks"]
+    return tasks
 
 
 def _discover_elb(elbv2, spec: LabSpec, found: Found) -> None:
@@ -212,6 +223,48 @@ def with_account_roles(session, frame: pd.DataFrame) -> pd.DataFrame:
     if not extra:
         return frame
     return pd.DataFrame(frame.to_dict("records") + extra, columns=frame.columns)
+
+
+def with_stopped_tasks(session, spec: LabSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus a "stopped task" row for each stopped task of the task lab.
+
+    For the live picture only: ``discover`` leaves stopped tasks out, so that
+    teardown need not wait for ECS to forget them. The tasks are those ECS still
+    lists as stopped (on AWS for at least an hour) in the lab's cluster, started
+    from the task lab's family and carrying the lab's tags, newest first. The
+    cluster must be in ``frame``, which shows that it is the lab's.
+    """
+    if spec.cluster_name not in set(frame.loc[frame["resource"] == "cluster",
+                                              "name"]):
+        return frame
+    ecs = session.client("ecs")
+    pages = ecs.get_paginator("list_tasks").paginate(cluster=spec.cluster_name,
+                                                     desiredStatus="STOPPED")
+    arns = [arn for page in pages for arn in page["taskArns"]]
+    tasks = _described_tasks(ecs, spec.cluster_name, arns, include=["TAGS"])
+
+    # A task still stopping has no stoppedAt yet: it is the newest.
+    tasks.sort(key=lambda t: (t.get("stoppedAt") is None, t.get("stoppedAt") or 0),
+               reverse=True)
+    listed = set(frame.loc[frame["resource"] == "task", "id"])
+    rows = [_stopped_task_row(task) for task in tasks
+            if task["taskArn"].rsplit("/", 1)[-1] not in listed
+            and task.get("group") == f"family:{spec.task_family}"
+            and carries(as_dict(task.get("tags")), spec.tags())]
+    if not rows:
+        return frame
+    return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+
+def _stopped_task_row(task: dict) -> dict:
+    """A stopped task as a row; its state says how it ended."""
+    # The exit code when the container ran; else why the task stopped (one whose
+    # image could not be pulled never ran its container).
+    codes = [c["exitCode"] for c in task.get("containers", []) if "exitCode" in c]
+    how = f"exit {codes[0]}" if codes else task.get("stopCode", "")
+    return {"resource": STOPPED_TASK, "name": task["group"],
+            "id": task["taskArn"].rsplit("/", 1)[-1],
+            "state": ", ".join(filter(None, [task.get("lastStatus"), how]))}
 
 
 def table(found: Found) -> pd.DataFrame:

@@ -678,7 +678,7 @@ class Lab:
         if not live:
             return SVG(draw(self.spec, None))
         found = inventory.with_account_roles(self.session, self.inventory())
-        return SVG(draw(self.spec, drawing.with_stopped_tasks(
+        return SVG(draw(self.spec, inventory.with_stopped_tasks(
             self.session, self.spec, found)))
 
     def check(self, step: str) -> Check:
